@@ -148,6 +148,9 @@ public sealed class LunRoleSpec
         return new LunRoleOutcome(before, after, uas, announce, store);
     }
 
+    /// <summary>Fires a trigger if permitted; null when it is not.</summary>
+    public LunRoleOutcome? TryFire(LunRoleTrigger trigger) => _machine.CanFire(trigger) ? Fire(trigger) : null;
+
     /// <summary>Introspection for graphs and coverage checks.</summary>
     public StateMachineInfo GetInfo() => _machine.GetInfo();
 
@@ -227,10 +230,14 @@ public sealed class LunRoleSpec
                 default:
                     config.Permit(LunRoleTrigger.LinkDown, PhaseOf(role, LinkState.Connecting))
                         .Permit(LunRoleTrigger.Unconfigure, PhaseOf(role, LinkState.Offline))
-                        .InternalTransition(LunRoleTrigger.PeerAnnouncedPrimary, _ => _peerPrimary = true)
-                        .InternalTransition(LunRoleTrigger.PeerAnnouncedSecondary, _ => _peerPrimary = false);
+                        .InternalTransitionIf(LunRoleTrigger.PeerAnnouncedPrimary, _ => true, RecordPeerPrimary, "internal: peer is primary")
+                        .InternalTransitionIf(LunRoleTrigger.PeerAnnouncedSecondary, _ => true, RecordPeerSecondary, "internal: peer is not primary");
                     break;
             }
         }
     }
+
+    private void RecordPeerPrimary(StateMachine<LunHaPhase, LunRoleTrigger>.Transition transition) => _peerPrimary = true;
+
+    private void RecordPeerSecondary(StateMachine<LunHaPhase, LunRoleTrigger>.Transition transition) => _peerPrimary = false;
 }
