@@ -65,18 +65,36 @@ public enum GoodbyeReason : byte
     HeartbeatTimeout = 7,
 }
 
-/// <summary>The Login field a <see cref="Goodbye"/> of reason LoginMismatch names; numbers are the check order.</summary>
+/// <summary>The Login check a <see cref="Goodbye"/> of reason LoginMismatch names; numbers are the check order
+/// (the same order as CtlHa.Spec LoginValidation.MismatchOrder).</summary>
 public enum LoginField : byte
 {
     /// <summary>No field (Goodbye reasons other than LoginMismatch).</summary>
     None = 0,
+
+    /// <summary>ProtocolVersion differs.</summary>
     ProtocolVersion = 1,
+
+    /// <summary>Mode differs.</summary>
     HaMode = 2,
-    NodeId = 3,
-    ClusterName = 4,
-    MaxLuns = 5,
-    MaxPorts = 6,
-    MaxInitiatorsPerPort = 7,
+
+    /// <summary>Both nodes have the same NodeId.</summary>
+    NodeIdSame = 3,
+
+    /// <summary>A NodeId is outside {1, 2}.</summary>
+    NodeIdInvalid = 4,
+
+    /// <summary>ClusterName differs (ordinal).</summary>
+    ClusterName = 5,
+
+    /// <summary>MaxLuns differs.</summary>
+    MaxLuns = 6,
+
+    /// <summary>MaxPorts differs.</summary>
+    MaxPorts = 7,
+
+    /// <summary>MaxInitiatorsPerPort differs.</summary>
+    MaxInitiatorsPerPort = 8,
 }
 
 /// <summary>SAM-5 task attribute; numbers are CTL's ctl_tag_type.</summary>
