@@ -20,6 +20,10 @@ public static class WireLimits
     /// A LUN_SYNC with the maximum registrations stays below it (CTL's 1 MiB socket buffer stall, §12.2.10).</summary>
     public const int MaxFrameLength = (1024 * 1024) + 4096;
 
+    /// <summary>Receive limit before Login has been accepted: handshake frames are small, so a peer that has not
+    /// proved the key cannot make a node buffer a megabyte.</summary>
+    public const int HandshakeMaxFrameLength = 4096;
+
     /// <summary>Smallest receive limit a node may announce in Login: must hold a full data segment.</summary>
     public const int MinFrameLength = 256 * 1024;
 

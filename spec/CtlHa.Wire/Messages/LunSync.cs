@@ -11,7 +11,7 @@ namespace CtlHa.Wire;
 /// </summary>
 /// <param name="Lun">Global LUN number, &lt; MaxLunsLimit.</param>
 /// <param name="DeviceId">LUN device-identification blob (VPD 0x83 designators), 1..1024 bytes; must match byte for byte.</param>
-/// <param name="SizeInBlocks">Capacity in logical blocks, 1..2^63; part of the identity check.</param>
+/// <param name="SizeInBlocks">Capacity in logical blocks, 1..2^63−1; the sender's current capacity (may change on resize, not part of the identity).</param>
 /// <param name="BlockSize">Logical block size: 512..65536 and a power of two; part of the identity check.</param>
 /// <param name="Flags">Sender's role flags (no bits other than Primary, PeerPrimaryKnown, Disabled).</param>
 /// <param name="PrGeneration">PR generation (SPC-5 §6.16.2).</param>
