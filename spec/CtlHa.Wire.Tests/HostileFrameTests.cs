@@ -112,10 +112,11 @@ public sealed class HostileFrameTests
         {
             w.WriteArrayHeader(2);
             w.Write(4);
-            w.WriteArrayHeader(3);
+            w.WriteArrayHeader(4);
             w.Write(1);
             w.Write(2);
             w.Write(3);
+            w.Write(4);
         });
         Assert.Equal(InterlinkErrorKind.Malformed, Raw.KindOf(few));
         Assert.Equal(InterlinkErrorKind.Malformed, Raw.KindOf(many));
@@ -146,7 +147,7 @@ public sealed class HostileFrameTests
         {
             w.WriteArrayHeader(2);
             w.Write(4);
-            w.WriteArrayHeader(2);
+            w.WriteArrayHeader(3);
             for (var i = 0; i < 100_000; i++)
             {
                 w.WriteArrayHeader(1);
@@ -154,6 +155,7 @@ public sealed class HostileFrameTests
 
             w.Write(1);
             w.Write(2);
+            w.Write(3);
         });
         Assert.Equal(InterlinkErrorKind.Malformed, Raw.KindOf(frame));
     }
@@ -165,11 +167,13 @@ public sealed class HostileFrameTests
         {
             w.WriteArrayHeader(2);
             w.Write(4);
-            w.WriteMapHeader(2);
+            w.WriteMapHeader(3);
             w.Write(0);
             w.Write(1);
             w.Write(1);
             w.Write(2);
+            w.Write(2);
+            w.Write(3);
         });
         Assert.Equal(InterlinkErrorKind.Malformed, Raw.KindOf(frame));
     }
@@ -188,9 +192,10 @@ public sealed class HostileFrameTests
         {
             w.WriteArrayHeader(2);
             w.Write(4);
-            w.WriteArrayHeader(2);
+            w.WriteArrayHeader(3);
             w.Write("one");
             w.Write(2);
+            w.Write(3);
         });
         Assert.Equal(InterlinkErrorKind.Malformed, Raw.KindOf(frame));
     }
@@ -248,7 +253,7 @@ public sealed class HostileFrameTests
     public void Encoding_an_invalid_message_throws_OutOfRange_and_writes_nothing()
     {
         var writer = new ArrayBufferWriter<byte>();
-        var ex = Assert.Throws<InterlinkProtocolException>(() => InterlinkFrame.WriteFrame(writer, new Heartbeat(0, 0)));
+        var ex = Assert.Throws<InterlinkProtocolException>(() => InterlinkFrame.WriteFrame(writer, new Heartbeat(0, 0, 0)));
         Assert.Equal(InterlinkErrorKind.OutOfRange, ex.Kind);
         Assert.Equal(0, writer.WrittenCount);
     }

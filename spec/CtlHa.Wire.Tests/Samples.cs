@@ -18,7 +18,7 @@ public static class Samples
         ("Login", new Login(WireLimits.ProtocolVersion, HaMode.Proxy, 1, "pair-a", 1024, 1024, 2048, WireLimits.MaxFrameLength, "ctlha 0.1.0")),
         ("Goodbye-mismatch", new Goodbye(GoodbyeReason.LoginMismatch, LoginField.HaMode, "proxy", "standby", "ha mode differs")),
         ("Goodbye-shutdown", Goodbye.Because(GoodbyeReason.Shutdown)),
-        ("Heartbeat", new Heartbeat(7, 1_234_567_890)),
+        ("Heartbeat", new Heartbeat(7, 1_234_567_890, 6)),
         ("PortSync", new PortSync(1, "iscsi-0", Online: true, HaShared: false, "iqn.2026-11.org.ctlha:disk", 1, [0, 1, WireLimits.UnmappedLun], [0x61, 0x94, 0x00, 0x04, 0, 0, 0, 1], [])),
         ("InitiatorSync", new InitiatorSync(1, 5, InUse: true, "iqn.1994-05.com.redhat:client", [0x00, 0x02, 0x3D, 0x00, 0x00, 0x01])),
         ("InitiatorSync-free", new InitiatorSync(1, 5, InUse: false, string.Empty, [])),

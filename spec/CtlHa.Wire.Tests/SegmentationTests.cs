@@ -67,13 +67,13 @@ public sealed class SegmentationTests
     public void A_frame_inside_a_bigger_buffer_leaves_the_rest_unconsumed(string name)
     {
         var (message, frame) = Get(name);
-        var next = InterlinkFrame.Encode(new Heartbeat(99, 0));
+        var next = InterlinkFrame.Encode(new Heartbeat(99, 0, 98));
         var stream = frame.Concat(next).Concat(next[..3]).ToArray();
         var buffer = new ReadOnlySequence<byte>(stream);
         Assert.True(InterlinkFrame.TryReadFrame(ref buffer, out var first));
         WireAssert.Equivalent(message, first);
         Assert.True(InterlinkFrame.TryReadFrame(ref buffer, out var second));
-        WireAssert.Equivalent(new Heartbeat(99, 0), second);
+        WireAssert.Equivalent(new Heartbeat(99, 0, 98), second);
         Assert.False(InterlinkFrame.TryReadFrame(ref buffer, out _));
         Assert.Equal(3, buffer.Length);
     }

@@ -43,7 +43,7 @@ public sealed class ValidateTests
             { "goodbye field without mismatch", new Goodbye(GoodbyeReason.Shutdown, LoginField.NodeIdSame, "", "", ""), R },
             { "goodbye detail 257", Goodbye.Because(GoodbyeReason.Shutdown, new string('d', 257)), R },
             { "goodbye reason 99", Goodbye.Because((GoodbyeReason)99), R },
-            { "heartbeat sequence 0", new Heartbeat(0, 5), R },
+            { "heartbeat sequence 0", new Heartbeat(0, 5, 0), R },
             { "port number at limit", port with { PortNumber = WireLimits.MaxPortsLimit }, R },
             { "port name empty", port with { Name = string.Empty }, R },
             { "target name 224", port with { TargetName = new string('t', 224) }, R },
