@@ -221,6 +221,7 @@ public sealed partial class IscsiInitiatorSession
                     p.ExpStatSN = _expStatSN;
                 }
             }, deadline.Token);
+            Interlocked.Increment(ref _targetPingsAnswered);
         }
         catch (Exception ex) when (ex is IscsiException or OperationCanceledException or ObjectDisposedException)
         {

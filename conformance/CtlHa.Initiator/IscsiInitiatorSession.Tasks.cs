@@ -57,9 +57,14 @@ public sealed partial class IscsiInitiatorSession
     }
 
     /// <summary>Sends an immediate PDU (CmdSN not advanced) and waits for its answer under <paramref name="deadline"/>.</summary>
-    private async Task<IscsiPdu> SendImmediateAndWaitAsync(IscsiPdu pdu, PendingPdu waiter, string what, CancellationToken deadline, CancellationToken caller)
+    private async Task<IscsiPdu> SendImmediateAndWaitAsync(IscsiPdu pdu, PendingPdu waiter, string what, CancellationToken deadline, CancellationToken caller,
+        bool duringLogout = false)
     {
-        ThrowIfNotUsable();
+        if (!duringLogout)
+        {
+            ThrowIfNotUsable();
+        }
+
         _pending[waiter.Itt] = waiter;
         try
         {

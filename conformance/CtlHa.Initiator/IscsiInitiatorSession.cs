@@ -45,6 +45,7 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
     private int _nextItt;
     private int _state;
     private int _broken;
+    private long _targetPingsAnswered;
     private Exception? _breakCause;
     private Task _dispatch = Task.CompletedTask;
 
@@ -83,6 +84,9 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
 
     /// <summary>Raw access to the connection, for conformance probes that mix session traffic with crafted PDUs.</summary>
     public IscsiConnection Connection => _connection;
+
+    /// <summary>How many target NOP-In pings (TTT set) this session has answered with a NOP-Out.</summary>
+    public long TargetPingsAnswered => Interlocked.Read(ref _targetPingsAnswered);
 
     /// <summary>Commands (and other tasks) sent and not yet answered.</summary>
     public int OutstandingTasks => _pending.Count;
@@ -170,7 +174,7 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
         pdu.SetUInt16(20, Login.Cid);
         try
         {
-            var response = await SendImmediateAndWaitAsync(pdu, waiter, "Logout", deadline.Token, cancellationToken);
+            var response = await SendImmediateAndWaitAsync(pdu, waiter, "Logout", deadline.Token, cancellationToken, duringLogout: true);
             if (response.Byte2 != 0)
             {
                 Log.LogoutRefused(_logger, response.Byte2);

@@ -16,11 +16,40 @@ public static class ScsiCommands
     public static Task<ScsiResponse> ReadCapacity16Async(this IscsiInitiatorSession session, int lun, CancellationToken ct) =>
         session.ExecuteAsync(lun, Cdb.ReadCapacity16(32), default, 32, TaskAttribute.Simple, ct);
 
-    /// <summary>READ CAPACITY (16) decoded; null when the command did not return GOOD with 12+ bytes.</summary>
+    /// <summary>
+    /// READ CAPACITY (16) decoded; null when the command did not return GOOD with 12+ bytes. Pending unit
+    /// attentions (a fresh nexus sees power-on/reset ones, SAM-5 §5.14) are consumed by retrying a few times.
+    /// </summary>
     public static async Task<Capacity?> GetCapacityAsync(this IscsiInitiatorSession session, int lun, CancellationToken ct)
     {
-        var response = await session.ReadCapacity16Async(lun, ct);
-        return response.IsGood && Capacity.TryParse16(response.DataIn.Span, out var capacity) ? capacity : null;
+        const int unitAttentionRetries = 8;
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await session.ReadCapacity16Async(lun, ct);
+            if (response.IsGood)
+            {
+                return Capacity.TryParse16(response.DataIn.Span, out var capacity) ? capacity : null;
+            }
+
+            if (attempt >= unitAttentionRetries || response.SenseData?.Key != SenseKey.UnitAttention)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>TEST UNIT READY until GOOD, consuming pending unit attentions; returns the last response.</summary>
+    public static async Task<ScsiResponse> ClearUnitAttentionsAsync(this IscsiInitiatorSession session, int lun, CancellationToken ct)
+    {
+        const int unitAttentionRetries = 8;
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await session.TestUnitReadyAsync(lun, ct);
+            if (response.IsGood || attempt >= unitAttentionRetries || response.SenseData?.Key != SenseKey.UnitAttention)
+            {
+                return response;
+            }
+        }
     }
 
     public static Task<ScsiResponse> Read10Async(this IscsiInitiatorSession session, int lun, uint lba, ushort blocks, int blockLength,
