@@ -16,6 +16,12 @@ public sealed class LogicalUnitReservations
     public Scsi2Reservation Scsi2 { get; } = new();
 
     /// <summary>
+    /// Set by the HA layer: called with every successful PERSISTENT RESERVE OUT before its status is returned, so the
+    /// peer can <c>LogicalUnit.ApplyReplicatedPersistentReserveOut</c> it. Null on a node without a peer.
+    /// </summary>
+    public Func<PrNexus, PrOutRequest, CancellationToken, ValueTask>? ReplicateAsync { get; set; }
+
+    /// <summary>
     /// The check before each command (after UA and ALUA gates): true when <paramref name="cdb"/> from
     /// <paramref name="nexus"/> must complete with RESERVATION CONFLICT because of a SCSI-2 or persistent reservation.
     /// </summary>
@@ -26,7 +32,7 @@ public sealed class LogicalUnitReservations
         {
             return true;
         }
-        return Persistent.CheckAccess(n, ReservationAccess.Classify(cdb));
+        return Persistent.CheckAccess(n, ReservationClassifier.Classify(cdb));
     }
 
     /// <summary>PERSISTENT RESERVE IN (5Eh), SPC-5 §6.16.</summary>

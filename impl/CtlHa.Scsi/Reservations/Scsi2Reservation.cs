@@ -28,12 +28,16 @@ public sealed class Scsi2Reservation
 
     public bool IsReserved => Holder is not null;
 
-    /// <summary>True when <paramref name="cdb"/> from <paramref name="nexus"/> must end in RESERVATION CONFLICT.</summary>
-    public bool Conflicts(PrNexus nexus, ReadOnlySpan<byte> cdb)
+    /// <summary>
+    /// True when <paramref name="cdb"/> from <paramref name="nexus"/> must end in RESERVATION CONFLICT.
+    /// <paramref name="allowedByCommandTable"/> is the command table's ALLOW_ON_RESV flag, which widens the built-in list.
+    /// </summary>
+    public bool Conflicts(PrNexus nexus, ReadOnlySpan<byte> cdb, bool allowedByCommandTable = false)
     {
         lock (_lock)
         {
-            return _holder is { } holder && holder != nexus && !ReservationAccess.AllowedUnderScsi2Reservation(cdb);
+            return _holder is { } holder && holder != nexus && !allowedByCommandTable
+                && !ReservationClassifier.AllowedUnderScsi2Reservation(cdb);
         }
     }
 

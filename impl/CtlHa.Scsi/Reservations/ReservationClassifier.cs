@@ -3,7 +3,7 @@ namespace CtlHa.Scsi.Reservations;
 /// <summary>
 /// Classifies a CDB for the reservation checks made before a command runs.
 /// </summary>
-public static class ReservationAccess
+public static class ReservationClassifier
 {
     /// <summary>
     /// The column of SPC-5 §5.14.3 Table 69 / SBC-4 §4.17 Table 13 a command falls in, for an I_T nexus that does not
