@@ -104,4 +104,15 @@ public static class CommandGates
         // §5.3: forward when the peer is primary, unless RUN_HERE (§9). Same rule in all three linked modes.
         return v.PeerPrimary && !cmd.RunHere ? GateVerdict.Forward : GateVerdict.Execute;
     }
+
+    /// <summary>
+    /// The originator's re-check when R2R arrives in standby/shared mode (§6.1 step 3, §5.2 "again ... on R2R"):
+    /// the gates run again on the current view; a Reject means the state changed meanwhile, anything else
+    /// means "execute here now" (the primary has ordered the command).
+    /// </summary>
+    public static GateVerdict EvaluateOnReadyToRun(LunHaView v, CommandInfo cmd)
+    {
+        var verdict = Evaluate(v, cmd);
+        return verdict.Action == GateAction.Reject ? verdict : GateVerdict.Execute;
+    }
 }
