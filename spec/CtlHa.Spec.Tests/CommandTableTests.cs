@@ -38,8 +38,11 @@ public sealed class CommandTableTests
     [InlineData(new byte[] { 0x16 }, true)] // RESERVE(6)
     [InlineData(new byte[] { 0x57 }, true)] // RELEASE(10)
     [InlineData(new byte[] { 0x4D }, true)] // LOG SENSE
-    [InlineData(new byte[] { 0x3B }, true)] // WRITE BUFFER
-    [InlineData(new byte[] { 0x3C }, true)] // READ BUFFER(10)
+    [InlineData(new byte[] { 0x3B, 0x02 }, true)] // WRITE BUFFER mode 02h
+    [InlineData(new byte[] { 0x3C, 0x02 }, true)] // READ BUFFER(10) modes 02h/03h/0Bh
+    [InlineData(new byte[] { 0x3C, 0x03 }, true)]
+    [InlineData(new byte[] { 0x3C, 0x0B }, true)]
+    [InlineData(new byte[] { 0x9B, 0x0B }, true)] // READ BUFFER(16)
     [InlineData(new byte[] { 0x5E, 0x03 }, true)] // PR IN READ FULL STATUS
     [InlineData(new byte[] { 0x5F, 0x05 }, true)] // PR OUT PREEMPT AND ABORT
     [InlineData(new byte[] { 0x84, 0x03 }, true)] // RECEIVE COPY OPERATING PARAMETERS
@@ -69,8 +72,8 @@ public sealed class CommandTableTests
     [InlineData(new byte[] { 0x5E, 0x02 }, SerializationClass.Inquiry)] // REPORT CAPABILITIES is INQ
     [InlineData(new byte[] { 0x5E, 0x03 }, SerializationClass.Inquiry)] // READ FULL STATUS is INQ
     [InlineData(new byte[] { 0x5F, 0x01 }, SerializationClass.Reservation)]
-    [InlineData(new byte[] { 0x3C }, SerializationClass.ModeSense)] // READ BUFFER is MD_SNS
-    [InlineData(new byte[] { 0x3B }, SerializationClass.ModeSelect)] // WRITE BUFFER is MD_SEL
+    [InlineData(new byte[] { 0x3C, 0x02 }, SerializationClass.ModeSense)] // READ BUFFER is MD_SNS
+    [InlineData(new byte[] { 0x3B, 0x02 }, SerializationClass.ModeSelect)] // WRITE BUFFER is MD_SEL
     [InlineData(new byte[] { 0x2F }, SerializationClass.Read)] // VERIFY is READ
     [InlineData(new byte[] { 0x9E, 0x12 }, SerializationClass.Read)] // GET LBA STATUS is READ
     [InlineData(new byte[] { 0x89 }, SerializationClass.Write)] // COMPARE AND WRITE is WRITE
@@ -97,6 +100,8 @@ public sealed class CommandTableTests
     [InlineData(new byte[] { 0xA3, 0x05 }, 0x24)] // MAINTENANCE IN, unknown service action
     [InlineData(new byte[] { 0x5F, 0x07 }, 0x24)] // PR OUT REGISTER AND MOVE: not supported
     [InlineData(new byte[] { 0x9E }, 0x24)] // service-action opcode without byte 1
+    [InlineData(new byte[] { 0x3B, 0x05 }, 0x24)] // WRITE BUFFER DOWNLOAD SAVE: unsupported mode
+    [InlineData(new byte[] { 0x3C, 0x0A }, 0x24)] // READ BUFFER ECHO: unsupported mode
     [InlineData(new byte[0], 0x20)]
     public void Unsupported_commands_carry_their_sense_and_report_no_UA(byte[] cdb, byte asc)
     {

@@ -13,13 +13,19 @@ public static class CommandTable
     private const bool Y = true;
     private const bool N = false;
 
-    /// <summary>Opcodes whose CDB byte 1 (bits 4..0) is a service action that selects the command.</summary>
+    /// <summary>
+    /// Opcodes whose CDB byte 1 (bits 4..0) selects the command: a service action, or the MODE field of
+    /// READ/WRITE BUFFER (CTL keys both the same way, <c>CTL_CMD_FLAG_SA5</c>).
+    /// </summary>
     private static readonly FrozenSet<byte> ServiceActionOpcodes = new byte[]
     {
+        0x3B, // WRITE BUFFER: the MODE field (byte 1 bits 4..0) selects the command, as in CTL's table
+        0x3C, // READ BUFFER(10): likewise
         0x5E, // PERSISTENT RESERVE IN
         0x5F, // PERSISTENT RESERVE OUT
         0x83, // EXTENDED COPY family (SPC-4 LID1 = 00h, LID4 = 01h)
         0x84, // RECEIVE COPY RESULTS family
+        0x9B, // READ BUFFER(16): MODE field
         0x9E, // SERVICE ACTION IN(16)
         0xA3, // MAINTENANCE IN
     }.ToFrozenSet();
@@ -47,10 +53,12 @@ public static class CommandTable
         new("PRE-FETCH(10)", 0x34, null, N, N, N, Y, SerializationClass.Read),
         new("SYNCHRONIZE CACHE(10)", 0x35, null, N, N, N, Y, SerializationClass.Sync),
         new("READ DEFECT DATA(10)", 0x37, null, N, N, N, Y, SerializationClass.ModeSense),
-        // §5.4: WRITE BUFFER mode 02h and READ BUFFER modes 02h/03h/0Bh are the only modes implemented;
-        // other modes are 05/24/00 at execution, so the whole opcode carries OK_ON_STANDBY.
-        new("WRITE BUFFER", 0x3B, null, N, Y, N, Y, SerializationClass.ModeSelect),
-        new("READ BUFFER(10)", 0x3C, null, N, Y, N, Y, SerializationClass.ModeSense),
+        // §5.4: WRITE BUFFER mode 02h (DATA) and READ BUFFER modes 02h (DATA), 03h (DESCRIPTOR) and
+        // 0Bh (ECHO BUFFER DESCRIPTOR) are the implemented modes; any other mode is 05/24/00.
+        new("WRITE BUFFER / DATA", 0x3B, 0x02, N, Y, N, Y, SerializationClass.ModeSelect),
+        new("READ BUFFER(10) / DATA", 0x3C, 0x02, N, Y, N, Y, SerializationClass.ModeSense),
+        new("READ BUFFER(10) / DESCRIPTOR", 0x3C, 0x03, N, Y, N, Y, SerializationClass.ModeSense),
+        new("READ BUFFER(10) / ECHO BUFFER DESCRIPTOR", 0x3C, 0x0B, N, Y, N, Y, SerializationClass.ModeSense),
         new("WRITE SAME(10)", 0x41, null, N, N, N, Y, SerializationClass.Write),
         new("UNMAP", 0x42, null, N, N, N, Y, SerializationClass.Unmap),
         new("LOG SENSE", 0x4D, null, N, Y, N, Y, SerializationClass.LogSense),
@@ -85,7 +93,9 @@ public static class CommandTable
         new("PRE-FETCH(16)", 0x90, null, N, N, N, Y, SerializationClass.Read),
         new("SYNCHRONIZE CACHE(16)", 0x91, null, N, N, N, Y, SerializationClass.Sync),
         new("WRITE SAME(16)", 0x93, null, N, N, N, Y, SerializationClass.Write),
-        new("READ BUFFER(16)", 0x9B, null, N, Y, N, Y, SerializationClass.ModeSense),
+        new("READ BUFFER(16) / DATA", 0x9B, 0x02, N, Y, N, Y, SerializationClass.ModeSense),
+        new("READ BUFFER(16) / DESCRIPTOR", 0x9B, 0x03, N, Y, N, Y, SerializationClass.ModeSense),
+        new("READ BUFFER(16) / ECHO BUFFER DESCRIPTOR", 0x9B, 0x0B, N, Y, N, Y, SerializationClass.ModeSense),
         new("READ CAPACITY(16)", 0x9E, 0x10, N, N, N, Y, SerializationClass.ReadCapacity),
         new("GET LBA STATUS", 0x9E, 0x12, N, N, N, Y, SerializationClass.Read),
         // REPORT LUNS concerns the target, not a LUN (§9): RUN_HERE, INQ class.
