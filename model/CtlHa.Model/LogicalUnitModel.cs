@@ -74,6 +74,27 @@ public sealed partial class LogicalUnitModel
     /// <summary>A deep copy: executing commands on it does not change this model.</summary>
     public LogicalUnitModel Clone() => new(this);
 
+    /// <summary>
+    /// The pure form of <see cref="Execute"/> for FsCheck <c>Machine&lt;Actual, Model&gt;</c> (whose <c>Run</c> must
+    /// not mutate): returns the model after the command, and the answer; this model is left unchanged.
+    /// </summary>
+    public (LogicalUnitModel Next, ModelResult Result) Step(Nexus nexus, ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> dataOut = default, uint expectedLength = uint.MaxValue)
+    {
+        var next = Clone();
+        var result = next.Execute(nexus, cdb, dataOut, expectedLength);
+        return (next, result);
+    }
+
+    /// <summary>A one-line summary of the state, for FsCheck counterexample traces.</summary>
+    public override string ToString()
+    {
+        var regs = string.Join(",", _registrations.Select(r => $"{r.Nexus.Initiator}:{r.Key:X}"));
+        var res = _prReservation is { } r ? $"{r.Type}@{r.Holder?.Initiator ?? "all"}" : "none";
+        var uas = string.Join(",", _unitAttentions.Where(kv => kv.Value != UaCode.None).Select(kv => $"{kv.Key.Initiator}:{kv.Value}"));
+        return $"mapped={_blocks.Count} gen={_prGeneration} regs=[{regs}] pr={res} scsi2={_scsi2Holder?.Initiator ?? "none"} ua=[{uas}] "
+            + $"n1={_view1.LocalRole}/{_view1.Link} n2={_view2.LocalRole}/{_view2.Link}";
+    }
+
     /// <summary>The HA view a node currently has of this LUN.</summary>
     public LunHaView ViewOf(int node) => node switch
     {
