@@ -68,6 +68,9 @@ internal sealed class IscsiCommand : IScsiDataChannel
 
     public uint TargetTransferTag { get; set; }
 
+    /// <summary>DataSN the next Data-Out must carry: 0 at the start of each sequence (unsolicited, then each R2T), RFC 7143 §11.7.5.</summary>
+    public uint ExpectedDataOutSN { get; set; }
+
     // Data-In state: executor side (calls are sequential per the IScsiDataChannel contract).
     public uint NextDataSN { get; set; }
 

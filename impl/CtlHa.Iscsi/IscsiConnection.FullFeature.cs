@@ -400,6 +400,13 @@ internal sealed partial class IscsiConnection
         {
             throw new IscsiProtocolException(RejectReason.InvalidPduField, $"Data-Out with unknown Target Transfer Tag 0x{pdu.TargetTransferTag:x8}", frame.HeaderCopy, fatal: false);
         }
+        if (pdu.DataSN != command.ExpectedDataOutSN)
+        {
+            // ErrorRecoveryLevel=0 cannot recover a lost or reordered Data-Out: the session must go (RFC 7143 §7.1.4).
+            throw new IscsiProtocolException(RejectReason.ProtocolError,
+                $"Data-Out DataSN {pdu.DataSN} for tag 0x{pdu.InitiatorTaskTag:x8}, expected {command.ExpectedDataOutSN}", frame.HeaderCopy, fatal: true);
+        }
+        command.ExpectedDataOutSN = pdu.Final ? 0 : command.ExpectedDataOutSN + 1;
         string? error = command.AcceptData(pdu.BufferOffset, frame.Data);
         if (error is not null)
         {
