@@ -347,3 +347,36 @@ public sealed class LunRoleTests
             return true;
         });
 }
+
+public sealed class LunSyncReplyTests
+{
+    [Fact]
+    public void A_primary_answers_a_LUN_SYNC_from_a_peer_that_did_not_know_requirement_45()
+    {
+        var m = new LunRoleSpec(1, HaMode.Standby);
+        m.Fire(LunRoleTrigger.Promote);
+        m.Fire(LunRoleTrigger.Configure);
+        m.Fire(LunRoleTrigger.LinkUp);
+        Assert.True(m.ReceiveLunSync(peerPrimary: false, peerBelievesUsPrimary: false).AnnounceToPeer);
+        Assert.False(m.ReceiveLunSync(peerPrimary: false, peerBelievesUsPrimary: true).AnnounceToPeer);
+    }
+
+    [Fact]
+    public void A_secondary_never_answers_a_LUN_SYNC_4_3()
+    {
+        var m = new LunRoleSpec(2, HaMode.Proxy);
+        m.Fire(LunRoleTrigger.Configure);
+        m.Fire(LunRoleTrigger.LinkUp);
+        var outcome = m.ReceiveLunSync(peerPrimary: true, peerBelievesUsPrimary: false);
+        Assert.False(outcome.AnnounceToPeer);
+        Assert.True(outcome.After.PeerPrimary);
+        Assert.Equal([UaCode.AsymmetricAccessStateChanged], outcome.UnitAttentions);
+    }
+
+    [Fact]
+    public void A_LUN_SYNC_needs_an_online_link()
+    {
+        var m = new LunRoleSpec(2, HaMode.Proxy);
+        Assert.Throws<InvalidOperationException>(() => m.ReceiveLunSync(peerPrimary: true, peerBelievesUsPrimary: false));
+    }
+}

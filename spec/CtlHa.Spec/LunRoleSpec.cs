@@ -148,6 +148,18 @@ public sealed class LunRoleSpec
         return new LunRoleOutcome(before, after, uas, announce, store);
     }
 
+    /// <summary>
+    /// Applies a LUN_SYNC from the peer (§4.3): <paramref name="peerPrimary"/> is whether the peer says it is
+    /// primary (and the LUN enabled there); <paramref name="peerBelievesUsPrimary"/> is the PEER_SC_PRIMARY bit
+    /// of its flags. A primary whose peer did not know answers with its own LUN_SYNC (requirement 45):
+    /// the outcome's AnnounceToPeer is then true.
+    /// </summary>
+    public LunRoleOutcome ReceiveLunSync(bool peerPrimary, bool peerBelievesUsPrimary)
+    {
+        var outcome = Fire(peerPrimary ? LunRoleTrigger.PeerAnnouncedPrimary : LunRoleTrigger.PeerAnnouncedSecondary);
+        return LocalRole == HaRole.Primary && !peerBelievesUsPrimary ? outcome with { AnnounceToPeer = true } : outcome;
+    }
+
     /// <summary>Fires a trigger if permitted; null when it is not.</summary>
     public LunRoleOutcome? TryFire(LunRoleTrigger trigger) => _machine.CanFire(trigger) ? Fire(trigger) : null;
 
