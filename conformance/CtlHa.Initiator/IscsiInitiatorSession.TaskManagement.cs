@@ -37,7 +37,7 @@ public sealed partial class IscsiInitiatorSession
     /// Task Management Function Request, RFC 7143 §11.5: immediate; byte1 = 0x80 | Function; 8 LUN; 16 ITT;
     /// 20 Referenced Task Tag; 24 CmdSN; 28 ExpStatSN; 32 RefCmdSN; 36 ExpDataSN.
     /// On success the tasks the function ended are failed locally with <see cref="IscsiTaskAbortedException"/>,
-    /// because the target sends no status for them (§4.2.3.4... task termination at ERL 0).
+    /// because the target sends no status for the tasks a TMF terminates (RFC 7143 §11.5.1).
     /// </summary>
     public async Task<TaskManagementResponse> TaskManagementAsync(TaskManagementFunction function, ulong lunField, uint referencedTaskTag,
         CancellationToken cancellationToken)

@@ -30,6 +30,8 @@ public sealed record DiscoveredTarget(string TargetName, IReadOnlyList<string> T
 public sealed partial class IscsiInitiatorSession : IAsyncDisposable
 {
     private readonly IscsiConnection _connection;
+    private readonly string _host;
+    private readonly int _port;
     private readonly InitiatorOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _sn = new();
@@ -49,9 +51,11 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
     private Exception? _breakCause;
     private Task _dispatch = Task.CompletedTask;
 
-    private IscsiInitiatorSession(IscsiConnection connection, InitiatorOptions options, LoginResult login, string? targetName)
+    private IscsiInitiatorSession(IscsiConnection connection, InitiatorOptions options, LoginResult login, string? targetName, string host, int port)
     {
         _connection = connection;
+        _host = host;
+        _port = port;
         _options = options;
         _logger = options.LoggerFactory.CreateLogger<IscsiInitiatorSession>();
         Login = login;
@@ -110,6 +114,14 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
     public static Task<IscsiInitiatorSession> ConnectAsync(string host, int port, string targetName, InitiatorOptions options, CancellationToken cancellationToken) =>
         ConnectCoreAsync(host, port, SessionType.Normal, targetName, options, cancellationToken);
 
+    /// <summary>
+    /// Logs in a new session with this session's InitiatorName, ISID and target: the target reinstates the I_T nexus
+    /// (RFC 7143 §6.3.5, TSIH 0 with a live ISID), ending this session's connection.
+    /// </summary>
+    public Task<IscsiInitiatorSession> ReinstateAsync(CancellationToken cancellationToken) =>
+        ConnectAsync(_host, _port, TargetName ?? throw new InvalidOperationException("A discovery session is not reinstated."),
+            _options with { Isid = Isid }, cancellationToken);
+
     /// <summary>Opens a discovery session, asks SendTargets=All, logs out (RFC 7143 appendix C).</summary>
     public static async Task<IReadOnlyList<DiscoveredTarget>> DiscoverAsync(string host, int port, InitiatorOptions options, CancellationToken cancellationToken)
     {
@@ -130,7 +142,7 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
         {
             var isid = options.Isid ?? InitiatorOptions.RandomIsid();
             var login = await IscsiLogin.LoginAsync(connection, options, type, targetName, isid, tsih: 0, initialCmdSN: 1, cancellationToken);
-            var session = new IscsiInitiatorSession(connection, options, login, targetName);
+            var session = new IscsiInitiatorSession(connection, options, login, targetName, host, port);
             session._dispatch = Task.Run(session.DispatchLoopAsync, CancellationToken.None);
             Log.SessionEstablished(session._logger, targetName ?? "(discovery)", isid, login.Tsih);
             return session;

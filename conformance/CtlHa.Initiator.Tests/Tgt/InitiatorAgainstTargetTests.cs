@@ -327,7 +327,8 @@ public sealed class InitiatorAgainstTargetTests(TargetFixture target)
         var options = Options("reinstate") with { Isid = 0x8000_0000_0B01 };
         await using var old = await ConnectAsync(cts.Token, options);
         await old.TestUnitReadyAsync(Lun, cts.Token);
-        await using var fresh = await ConnectAsync(cts.Token, options);
+        await using var fresh = await old.ReinstateAsync(cts.Token);
+        Assert.Equal(old.Isid, fresh.Isid);
         await fresh.TestUnitReadyAsync(Lun, cts.Token);
         Assert.True((await fresh.InquiryAsync(Lun, cts.Token)).IsGood);
 
