@@ -79,6 +79,15 @@ public sealed class UnitAttentionTests
     }
 
     [Fact]
+    public void Bus_reset_gives_29_02_ctl_ha_8_6()
+    {
+        var m = Settled();
+        m.BusReset(A);
+        AssertCheck(m.Execute(B, Cdb.TestUnitReady()), 0x06, 0x29, 0x02);
+        AssertGood(m.Execute(A, Cdb.TestUnitReady()));
+    }
+
+    [Fact]
     public void Nexus_loss_gives_29_07_to_that_nexus_only_SAM5_6_3_4()
     {
         var m = Settled();

@@ -26,14 +26,19 @@ public sealed partial class LogicalUnitModel
             return page != 0 ? Check(Senses.InvalidFieldInCdb(2)) : DataIn(StandardInquiry(pq), alloc);
         }
 
+        if (!_config.VpdPages.Contains(page))
+        {
+            return Check(Senses.InvalidFieldInCdb(2));
+        }
+
         byte[]? data = page switch
         {
-            0x00 => Vpd(pq, 0x00, [0x00, 0x80, 0x83]),
+            0x00 => Vpd(pq, 0x00, [.. _config.VpdPages]),
             0x80 => Vpd(pq, 0x80, Encoding.ASCII.GetBytes(_config.SerialNumber)),
             0x83 => Vpd(pq, 0x83, DeviceIdentification(nexus)),
             _ => null,
         };
-        return data is null ? Check(Senses.InvalidFieldInCdb(2)) : DataIn(data, alloc);
+        return data is null ? ModelResult.Unmodeled : DataIn(data, alloc);
     }
 
     // SPC-5 6.7.2 standard data, 96 bytes: [0] PQ | type [2] VERSION 07h (SPC-5) [3] HISUP 10h | format 2

@@ -283,6 +283,14 @@ public sealed partial class LogicalUnitModel
         EstablishForAll(UaCode.TargetReset, except: from, node: null);
     }
 
+    /// <summary>BUS RESET (CTL's TARGET/BUS RESET TMF pair, §8.6): a LUN reset with 29/02.</summary>
+    public void BusReset(Nexus from)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        _scsi2Holder = null;
+        EstablishForAll(UaCode.BusReset, except: from, node: null);
+    }
+
     /// <summary>I_T nexus loss or I_T NEXUS RESET (SAM-5 6.3.4, §8.6): releases its SCSI-2 reservation, UA 29/07 for it.</summary>
     public void NexusLoss(Nexus nexus)
     {
