@@ -81,6 +81,17 @@ public sealed class CommandGatesTests
     }
 
     [Theory]
+    [InlineData(HaRole.Secondary, HaMode.Proxy, false)] // gate 4: the primary checks forwarded commands
+    [InlineData(HaRole.Secondary, HaMode.Standby, true)]
+    [InlineData(HaRole.Secondary, HaMode.Shared, true)]
+    [InlineData(HaRole.Primary, HaMode.Proxy, true)]
+    public void Gate_4_proxy_secondary_skips_the_local_checks_5_2(HaRole role, HaMode mode, bool runs)
+    {
+        var v = new LunHaView(1, role, role == HaRole.Secondary, LinkState.Online, mode);
+        Assert.Equal(runs, CommandGates.RunsLocalChecks(v));
+    }
+
+    [Theory]
     [InlineData(HaMode.Standby)]
     [InlineData(HaMode.Shared)]
     [InlineData(HaMode.Proxy)]

@@ -106,6 +106,18 @@ public static class CommandGates
     }
 
     /// <summary>
+    /// §5.2 gate 4: whether the node runs the local checks that follow the gates (write protect 27/01 and
+    /// 27/02, SCSI-2 and PR reservation conflicts, media state) for a command that passed them. A node that
+    /// is not primary in proxy mode skips them: the primary makes them on the forwarded command.
+    /// </summary>
+    public static bool RunsLocalChecks(LunHaView v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        v.EnsureConsistent();
+        return v.LocalRole == HaRole.Primary || v.Mode != HaMode.Proxy;
+    }
+
+    /// <summary>
     /// The originator's re-check when R2R arrives in standby/shared mode (§6.1 step 3, §5.2 "again ... on R2R"):
     /// the gates run again on the current view; a Reject means the state changed meanwhile, anything else
     /// means "execute here now" (the primary has ordered the command).
