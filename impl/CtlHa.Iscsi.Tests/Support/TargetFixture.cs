@@ -15,14 +15,17 @@ public sealed class RunningTarget : IAsyncDisposable
     {
         _cts = cts;
         Server = server;
-        Disk = disk;
+        DiskTarget = disk;
         Logs = logs;
         _run = run;
     }
 
     public IscsiTargetServer Server { get; }
 
-    public RamDiskTarget Disk { get; }
+    public RamDiskTarget DiskTarget { get; }
+
+    /// <summary>The RAM disk's bytes.</summary>
+    public Span<byte> Disk => DiskTarget.Disk;
 
     public TestLoggerFactory Logs { get; }
 
