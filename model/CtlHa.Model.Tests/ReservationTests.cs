@@ -308,6 +308,19 @@ public sealed class Scsi2ReservationTests
     }
 
     [Fact]
+    public void Discovery_is_allowed_and_persistent_reservations_conflict_under_it_SPC3_table_31()
+    {
+        var m = Settled();
+        m.Execute(A, Cdb.Reserve6());
+        AssertGood(m.Execute(C, Cdb.ReadCapacity10()));
+        AssertGood(m.Execute(C, Cdb.Rtpg()));
+        AssertGood(m.Execute(C, Cdb.ReportLuns()));
+        AssertConflict(m.Execute(C, Cdb.PrIn(0x00)));
+        AssertConflict(Register(m, C, 0xC));
+        AssertGood(Register(m, A, 0xA));
+    }
+
+    [Fact]
     public void Lun_reset_and_nexus_loss_release_it_ctl_ha_8_5()
     {
         var m = Settled();

@@ -31,7 +31,13 @@ public enum ReservationAccess
 /// <param name="Modeled">False for commands the target supports but the model does not execute.</param>
 public sealed record CdbRule(int Length, byte[]? Usage, ReservationAccess Access, bool WritesMedium, bool Modeled = true);
 
-/// <summary>The model's CDB rules, keyed like the spec table (opcode, service action). Masks follow FreeBSD CTL's command table.</summary>
+/// <summary>
+/// The model's CDB rules, keyed like the spec table (opcode, service action). Masks and the persistent
+/// reservation classes follow FreeBSD CTL's command table. The SCSI-2 column follows SPC-3 table 31 / SBC-3
+/// table 13 where CTL differs: READ CAPACITY, LOG SENSE and the REPORT commands (RTPG, REPORT SUPPORTED
+/// OPCODES/TMFs, REPORT TIMESTAMP) are allowed, PERSISTENT RESERVE IN/OUT conflict. TEST UNIT READY conflicts,
+/// as CTL does and SPC-3 permits for SPC-2 devices.
+/// </summary>
 public static class CdbRules
 {
     private const ReservationAccess Read = ReservationAccess.AllowedUnderWriteExclusive;
@@ -52,7 +58,7 @@ public static class CdbRules
         [Key(0x1A)] = new(6, [0x08, 0xFF, 0xFF, 0xFF, 0x07], Read, false), // MODE SENSE(6)
         [Key(0x1B)] = new(6, null, Pr, false, Modeled: false), // START STOP UNIT
         [Key(0x1E)] = new(6, null, ReservationAccess.None, false, Modeled: false), // PREVENT ALLOW MEDIUM REMOVAL
-        [Key(0x25)] = new(10, [0, 0, 0, 0, 0, 0, 0, 0, 0x07], Pr, false), // READ CAPACITY(10)
+        [Key(0x25)] = new(10, [0, 0, 0, 0, 0, 0, 0, 0, 0x07], Resv | Pr, false), // READ CAPACITY(10)
         [Key(0x28)] = new(10, [0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0x07], Read, false), // READ(10)
         [Key(0x2A)] = new(10, [0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, true), // WRITE(10)
         [Key(0x2E)] = new(10, [0x12, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, true), // WRITE AND VERIFY(10)
@@ -64,15 +70,15 @@ public static class CdbRules
         [Key(0x3C)] = new(10, null, Read, false, Modeled: false), // READ BUFFER(10)
         [Key(0x41)] = new(10, [0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, true), // WRITE SAME(10)
         [Key(0x42)] = new(10, [0x01, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, true), // UNMAP
-        [Key(0x4D)] = new(10, null, Pr, false, Modeled: false), // LOG SENSE
+        [Key(0x4D)] = new(10, null, Resv | Pr, false, Modeled: false), // LOG SENSE
         [Key(0x55)] = new(10, [0x13, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, false), // MODE SELECT(10)
         [Key(0x56)] = new(10, [0, 0, 0, 0, 0, 0, 0, 0, 0x07], Resv, false), // RESERVE(10)
         [Key(0x57)] = new(10, [0, 0, 0, 0, 0, 0, 0, 0, 0x07], Resv, false), // RELEASE(10)
         [Key(0x5A)] = new(10, [0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0x07], Read, false), // MODE SENSE(10)
-        [Key(0x5E, 0x00)] = new(10, [0x00, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Resv | Pr, false), // PR IN READ KEYS
-        [Key(0x5E, 0x01)] = new(10, [0x01, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Resv | Pr, false), // PR IN READ RESERVATION
-        [Key(0x5E, 0x02)] = new(10, [0x02, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Resv | Pr, false), // PR IN REPORT CAPABILITIES
-        [Key(0x5E, 0x03)] = new(10, [0x03, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Resv | Pr, false), // PR IN READ FULL STATUS
+        [Key(0x5E, 0x00)] = new(10, [0x00, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Pr, false), // PR IN READ KEYS
+        [Key(0x5E, 0x01)] = new(10, [0x01, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Pr, false), // PR IN READ RESERVATION
+        [Key(0x5E, 0x02)] = new(10, [0x02, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Pr, false), // PR IN REPORT CAPABILITIES
+        [Key(0x5E, 0x03)] = new(10, [0x03, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], Pr, false), // PR IN READ FULL STATUS
         [Key(0x5F, 0x00)] = PrOut(0x00), // REGISTER
         [Key(0x5F, 0x01)] = PrOut(0x01), // RESERVE
         [Key(0x5F, 0x02)] = PrOut(0x02), // RELEASE
@@ -95,13 +101,13 @@ public static class CdbRules
         [Key(0x91)] = new(16, Mask16(0x06, 0), ReservationAccess.None, true), // SYNCHRONIZE CACHE(16)
         [Key(0x93)] = new(16, Mask16(0x1B, 0), ReservationAccess.None, true), // WRITE SAME(16)
         [Key(0x9B)] = new(16, null, ReservationAccess.None, false, Modeled: false), // READ BUFFER(16)
-        [Key(0x9E, 0x10)] = new(16, [0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07], Pr, false), // READ CAPACITY(16)
+        [Key(0x9E, 0x10)] = new(16, [0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07], Resv | Pr, false), // READ CAPACITY(16)
         [Key(0x9E, 0x12)] = new(16, Mask16(0x12, 0), Read, false), // GET LBA STATUS
         [Key(0xA0)] = new(12, [0, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07], Resv | Pr, false), // REPORT LUNS
-        [Key(0xA3, 0x0A)] = new(12, [0xEA, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07], Pr, false), // RTPG
-        [Key(0xA3, 0x0C)] = new(12, null, Pr, false, Modeled: false), // REPORT SUPPORTED OPERATION CODES
-        [Key(0xA3, 0x0D)] = new(12, null, Pr, false, Modeled: false), // REPORT SUPPORTED TMFs
-        [Key(0xA3, 0x0F)] = new(12, null, Pr, false, Modeled: false), // REPORT TIMESTAMP (needs a clock)
+        [Key(0xA3, 0x0A)] = new(12, [0xEA, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07], Resv | Pr, false), // RTPG
+        [Key(0xA3, 0x0C)] = new(12, null, Resv | Pr, false, Modeled: false), // REPORT SUPPORTED OPERATION CODES
+        [Key(0xA3, 0x0D)] = new(12, null, Resv | Pr, false, Modeled: false), // REPORT SUPPORTED TMFs
+        [Key(0xA3, 0x0F)] = new(12, null, Resv | Pr, false, Modeled: false), // REPORT TIMESTAMP (needs a clock)
         [Key(0xA8)] = new(12, Mask12(0x1A), Read, false), // READ(12)
         [Key(0xAA)] = new(12, Mask12(0x1A), ReservationAccess.None, true), // WRITE(12)
         [Key(0xAE)] = new(12, Mask12(0x12), ReservationAccess.None, true), // WRITE AND VERIFY(12)
@@ -137,7 +143,7 @@ public static class CdbRules
         return null;
     }
 
-    private static CdbRule PrOut(byte sa) => new(10, [sa, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x07], Resv | Pr, false);
+    private static CdbRule PrOut(byte sa) => new(10, [sa, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x07], Pr, false);
 
     // 16-byte LBA commands: byte 1 flags, bytes 2..13 LBA + length, byte 14 group, byte 15 control.
     private static byte[] Mask16(byte byte1, byte group) =>
