@@ -2,6 +2,7 @@ using System.Text;
 using CtlHa.Initiator.Load;
 using CtlHa.Initiator.Pdus;
 using CtlHa.Initiator.Scsi;
+using Xunit.Abstractions;
 
 namespace CtlHa.Initiator.Tests.Tgt;
 
@@ -10,7 +11,7 @@ namespace CtlHa.Initiator.Tests.Tgt;
 /// or whatever CTLHA_TEST_TARGET names. Each test carries its own deadline.
 /// </summary>
 [Collection(TargetCollection.Name)]
-public sealed class InitiatorAgainstTargetTests(TargetFixture target)
+public sealed class InitiatorAgainstTargetTests(TargetFixture target, ITestOutputHelper output)
 {
     private const int TestTimeoutMs = 60_000;
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
@@ -399,6 +400,135 @@ public sealed class InitiatorAgainstTargetTests(TargetFixture target)
         Assert.Equal(IscsiOpcode.NopIn, answer.Opcode);
         Assert.Equal(0x42u, answer.InitiatorTaskTag);
         Assert.Equal("ping"u8.ToArray(), answer.Data.ToArray());
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task Offering_CRC32C_or_None_to_a_target_without_digests_settles_on_None()
+    {
+        if (!target.IsTgt)
+        {
+            return; // The default tgt target is configured without digests; an external one may allow them.
+        }
+
+        using var cts = TestDeadline();
+        var options = Options() with { HeaderDigest = [DigestKind.Crc32C, DigestKind.None], DataDigest = [DigestKind.Crc32C, DigestKind.None] };
+        await using var session = await ConnectAsync(cts.Token, options);
+        Assert.False(session.Parameters.HeaderDigest);
+        Assert.False(session.Parameters.DataDigest);
+        Assert.True((await session.InquiryAsync(Lun, cts.Token)).IsGood);
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task Helper_commands_return_values_for_mode_sense_request_sense_and_alua_queries()
+    {
+        using var cts = TestDeadline();
+        await using var session = await ConnectAsync(cts.Token);
+        await session.ClearUnitAttentionsAsync(Lun, cts.Token);
+        var modeSense = await session.ModeSense6Async(Lun, 0x3F, cts.Token);
+        Assert.True(modeSense.IsGood, modeSense.ToString());
+        Assert.True(modeSense.DataIn.Length >= 4);
+        Assert.True(modeSense.DataIn.Span[0] + 1 >= 4);
+        var modeSense10 = await session.ModeSense10Async(Lun, 0x08, cts.Token);
+        Assert.True(modeSense10.IsGood, modeSense10.ToString());
+        var requestSense = await session.RequestSenseAsync(Lun, cts.Token);
+        Assert.True(requestSense.IsGood, requestSense.ToString());
+        Assert.True(SenseData.TryParse(requestSense.DataIn.Span, out var noSense));
+        Assert.Equal(SenseKey.NoSense, noSense!.Key);
+        var rtpg = await session.ReportTargetPortGroupsAsync(Lun, cts.Token);
+        Assert.True(rtpg.IsGood || rtpg.SenseData?.Key == SenseKey.IllegalRequest, rtpg.ToString());
+        var cdb = new byte[32];
+        cdb[0] = 0x7F; // A variable-length CDB: exercises the Extended CDB AHS; the target answers with a status either way.
+        cdb[7] = 24;
+        var longCdb = await session.ExecuteAsync(Lun, cdb, default, 0, TaskAttribute.Simple, cts.Token);
+        output.WriteLine($"RTPG: {rtpg}; 32-byte CDB: {longCdb}");
+        Assert.Equal(0, longCdb.IscsiResponse);
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task Persistent_reservations_register_reserve_and_read_back_keys()
+    {
+        using var cts = TestDeadline();
+        await using var a = await ConnectAsync(cts.Token, Options("pr") with { Isid = 0x8000_0000_0C01 });
+        await a.ClearUnitAttentionsAsync(Lun, cts.Token);
+        const ulong key = 0x1122_3344_5566_7788;
+        var register = await a.PersistentReserveOutAsync(Lun, PersistentReserveOutAction.RegisterAndIgnoreExistingKey,
+            PersistentReservationType.None, 0, key, cts.Token);
+        Assert.True(register.IsGood, register.ToString());
+        try
+        {
+            var reserve = await a.PersistentReserveOutAsync(Lun, PersistentReserveOutAction.Reserve,
+                PersistentReservationType.WriteExclusive, key, 0, cts.Token);
+            Assert.True(reserve.IsGood, reserve.ToString());
+            var keys = await a.PersistentReserveInAsync(Lun, PersistentReserveInAction.ReadKeys, cts.Token);
+            Assert.True(keys.IsGood, keys.ToString());
+            Assert.Equal(8u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(keys.DataIn.Span[4..]));
+            Assert.Equal(key, System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(keys.DataIn.Span[8..]));
+            var reservation = await a.PersistentReserveInAsync(Lun, PersistentReserveInAction.ReadReservation, cts.Token);
+            Assert.True(reservation.IsGood, reservation.ToString());
+            Assert.Equal((byte)PersistentReservationType.WriteExclusive, reservation.DataIn.Span[21] & 0x0F);
+        }
+        finally
+        {
+            // Unregister (REGISTER with service action key 0) drops the reservation too.
+            var unregister = await a.PersistentReserveOutAsync(Lun, PersistentReserveOutAction.Register,
+                PersistentReservationType.None, key, 0, cts.Token);
+            Assert.True(unregister.IsGood, unregister.ToString());
+        }
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task Compare_and_write_succeeds_on_match_and_reports_miscompare()
+    {
+        using var cts = TestDeadline();
+        await using var session = await ConnectAsync(cts.Token);
+        var blockLength = (int)await BlockLengthAsync(session, cts.Token);
+        var original = Pattern(blockLength, seed: 31);
+        var replacement = Pattern(blockLength, seed: 32);
+        Assert.True((await session.Write16Async(Lun, 300, original, blockLength, cts.Token)).IsGood);
+        var match = await session.CompareAndWriteAsync(Lun, 300, original.Concat(replacement).ToArray(), blockLength, cts.Token);
+        if (match.SenseData is { Key: SenseKey.IllegalRequest, Asc: 0x20 })
+        {
+            output.WriteLine("COMPARE AND WRITE not implemented by the target: " + match);
+            return; // The target does not implement COMPARE AND WRITE (invalid command operation code).
+        }
+
+        Assert.True(match.IsGood, match.ToString());
+        var miss = await session.CompareAndWriteAsync(Lun, 300, original.Concat(original).ToArray(), blockLength, cts.Token);
+        Assert.Equal(ScsiStatus.CheckCondition, miss.Status);
+        Assert.Equal(SenseKey.Miscompare, miss.SenseData?.Key);
+        var read = await session.Read16Async(Lun, 300, 1, blockLength, cts.Token);
+        Assert.True(replacement.AsSpan().SequenceEqual(read.DataIn.Span));
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
+    public async Task Raw_mode_an_unknown_opcode_is_rejected_or_ends_the_connection()
+    {
+        using var cts = TestDeadline();
+        await using var connection = await IscsiConnection.ConnectAsync(target.Target.Host, target.Target.Port, TimeSpan.FromSeconds(5), cts.Token);
+        var login = await Login.IscsiLogin.LoginAsync(connection, Options("raw-hostile"), Login.SessionType.Normal, target.Target.TargetName,
+            InitiatorOptions.RandomIsid(), 0, 1, cts.Token);
+        var bogus = new byte[IscsiPdu.BhsLength];
+        bogus[0] = 0x1C; // Not an initiator opcode (RFC 7143 §11.2.1.2).
+        bogus[1] = 0x80;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bogus.AsSpan(16), 0x99);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bogus.AsSpan(24), login.CmdSN);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bogus.AsSpan(28), login.ExpStatSN);
+        await connection.SendRawAsync(bogus, cts.Token);
+        IscsiPdu? answer;
+        try
+        {
+            answer = await connection.TryReceiveAsync(TimeSpan.FromSeconds(10), cts.Token);
+        }
+        catch (IscsiConnectionLostException)
+        {
+            output.WriteLine("The target dropped the connection on an unknown opcode.");
+            return; // Dropping the connection is an allowed answer at ERL 0.
+        }
+
+        output.WriteLine("Answer to an unknown opcode: " + answer);
+        Assert.NotNull(answer);
+        Assert.Equal(IscsiOpcode.Reject, answer.Opcode);
+        Assert.Equal(0x04, answer.Byte2); // Reason: command not supported.
     }
 
     private static byte[] Pattern(int length, int seed)
