@@ -1,3 +1,4 @@
-// Placeholder until the node host lands (issue: single-node target).
-Console.Error.WriteLine("ctlha: not yet available");
-return 2;
+using System.CommandLine;
+using CtlHa.Node;
+
+return await CtlHaCli.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,170 @@
+using System.Net;
+using CtlHa.Core;
+using CtlHa.Iscsi;
+using CtlHa.Scsi;
+using CtlHa.Scsi.Backends;
+using Microsoft.Extensions.Logging;
+
+namespace CtlHa.Node;
+
+/// <summary>
+/// One node: its LUNs (file backends), the SCSI engine, the iSCSI frontend and the control API.
+/// `RunAsync` serves until cancelled, then closes sessions, the control API and the backends.
+/// </summary>
+public sealed partial class CtlHaNode : IAsyncDisposable
+{
+    private readonly NodeSettings _settings;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<IBlockBackend> _backends = [];
+    private ScsiEngine? _engine;
+    private IscsiTargetServer? _iscsi;
+    private ControlServer? _control;
+
+    public CtlHaNode(NodeSettings settings, ILoggerFactory loggerFactory)
+    {
+        _settings = settings;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger($"CtlHa.Node.{settings.Name}");
+    }
+
+    /// <summary>Completes once every portal and the control API listen.</summary>
+    public Task Started => _started.Task;
+
+    public NodeSettings Settings => _settings;
+
+    /// <summary>The bound iSCSI portals (useful with port 0 in tests).</summary>
+    public IReadOnlyList<IPEndPoint> Portals => _iscsi?.BoundEndpoints ?? [];
+
+    /// <summary>Relative target port id of this node's first port: node 1 uses 1.., node 2 uses 257.. (never 0).</summary>
+    public ushort RelativePortBase => (ushort)(_settings.HaId == 2 ? 257 : 1);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var luns = new List<LogicalUnit>();
+            for (int i = 0; i < _settings.Luns.Count; i++)
+            {
+                var lun = _settings.Luns[i];
+                IBlockBackend backend;
+                try
+                {
+                    backend = FileBackend.Open(lun.Path, lun.SizeBytes);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+                {
+                    throw new SettingsException($"LUN {i}: cannot open '{lun.Path}': {e.Message}");
+                }
+                _backends.Add(backend);
+                luns.Add(new LogicalUnit(i, backend, new LogicalUnitOptions
+                {
+                    ReadOnly = _settings.ReadOnly,
+                    SerSeq = _settings.SerSeq switch
+                    {
+                        SerSeqSetting.Off => SerSeqMode.Off,
+                        SerSeqSetting.On => SerSeqMode.On,
+                        _ => SerSeqMode.Read,
+                    },
+                    // Both nodes of a pair must give a LUN the same identity; derive it from the target and LUN id.
+                    Serial = LunSerial(_settings.Target, i),
+                }));
+            }
+            _engine = new ScsiEngine(luns, new ScsiEngineOptions(), _loggerFactory);
+            _iscsi = new IscsiTargetServer(
+                new IscsiTargetOptions
+                {
+                    Portals = [.. _settings.Portals],
+                    Targets = [new IscsiTargetDefinition(_settings.Target, $"ctlha-{_settings.Name}")],
+                    TargetPortGroupTag = RelativePortBase,
+                    RelativeTargetPortId = RelativePortBase,
+                    Chap = _settings.ChapUser is { } user && _settings.ChapSecret is { } secret
+                        ? new ChapOptions(user, secret, _settings.MutualChapUser, _settings.MutualChapSecret)
+                        : null,
+                },
+                _engine,
+                _loggerFactory);
+            var iscsiRun = _iscsi.RunAsync(cancellationToken);
+            await Task.WhenAny(_iscsi.Started, iscsiRun);
+            if (iscsiRun.IsCompleted)
+            {
+                await iscsiRun; // surfaces a bind failure
+            }
+            if (_settings.Control is { } controlEp)
+            {
+                _control = new ControlServer(controlEp, this, _loggerFactory);
+                try
+                {
+                    await _control.StartAsync(cancellationToken);
+                }
+                catch (IOException e)
+                {
+                    throw new SettingsException($"--control {controlEp}: {e.Message}");
+                }
+            }
+            Log.Serving(_logger, _settings.Name, string.Join(", ", Portals), _settings.Target, luns.Count);
+            _started.TrySetResult();
+            await iscsiRun;
+        }
+        catch (Exception e)
+        {
+            _started.TrySetException(e);
+            throw;
+        }
+    }
+
+    /// <summary>A stable serial for LUN <paramref name="lun"/> of <paramref name="target"/> (VPD 0x80), equal on both nodes.</summary>
+    public static string LunSerial(string target, int lun)
+    {
+        uint h = 2166136261;
+        foreach (char c in target)
+        {
+            h = (h ^ c) * 16777619;
+        }
+        return $"CTLHA{h:X8}{lun:D4}";
+    }
+
+    public NodeStatus GetStatus()
+    {
+        var luns = new List<LunStatus>();
+        if (_engine is { } engine)
+        {
+            foreach (var lu in engine.LogicalUnits)
+            {
+                var groups = new List<GroupStatus> { new(RelativePortBase, "active/optimized", [RelativePortBase]) };
+                luns.Add(new LunStatus(lu.LunId, "primary", "none", _settings.Luns[lu.LunId].Path, lu.BlockCount * lu.BlockSize, groups, null));
+            }
+        }
+        return new NodeStatus(
+            _settings.Name,
+            _settings.HaId,
+            _settings.Mode.ToString().ToLowerInvariant(),
+            new LinkStatus("offline", _settings.Peer?.ToString(), null, null),
+            luns,
+            Portals.Select(p => p.ToString()).ToList(),
+            _engine?.Nexuses.Count() ?? 0);
+    }
+
+    public Task<(bool Ok, string Message)> SetRoleAsync(RoleSetting role, int? lun, CancellationToken ct) =>
+        Task.FromResult((false, "roles need an HA node (--ha-id 1|2); this node has no HA layer yet"));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_control is { } control)
+        {
+            await control.DisposeAsync();
+        }
+        foreach (var b in _backends)
+        {
+            await b.DisposeAsync();
+        }
+        _backends.Clear();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "node {Name} serving {Portals} target {Target} with {Luns} LUN(s)")]
+        public static partial void Serving(ILogger logger, string name, string portals, string target, int luns);
+    }
+}
