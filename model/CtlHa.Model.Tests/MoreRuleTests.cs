@@ -153,7 +153,9 @@ public sealed class MoreRuleTests
         var preempt = Setup();
         var abort = Setup();
         AssertGood(preempt.Execute(B, Cdb.PrOut(0x04, PrType.ExclusiveAccess), Cdb.PrOutParameters(0xB, 0xA)));
-        AssertGood(abort.Execute(B, Cdb.PrOut(0x05, PrType.ExclusiveAccess), Cdb.PrOutParameters(0xB, 0xA)));
+        var aborted = abort.Execute(B, Cdb.PrOut(0x05, PrType.ExclusiveAccess), Cdb.PrOutParameters(0xB, 0xA));
+        AssertGood(aborted);
+        Assert.Equal([A], aborted.AbortedNexuses);
         Assert.Equal(preempt.ToString(), abort.ToString());
         Assert.Equal(new PrReservation(PrType.ExclusiveAccess, B), abort.PersistentReservation);
         // Same type: no RESERVATIONS RELEASED, only the preempted A hears about it.

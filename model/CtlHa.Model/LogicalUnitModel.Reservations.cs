@@ -25,6 +25,9 @@ public sealed record PrReservation(PrType Type, Nexus? Holder)
 /// <summary>SCSI-2 RESERVE/RELEASE and persistent reservations (SPC-5 5.14, 6.16, 6.17; ctl-ha.md §8.4, §8.5).</summary>
 public sealed partial class LogicalUnitModel
 {
+    // Nexuses whose registration the current PREEMPT removed (null outside PREEMPT).
+    private List<Nexus>? _preempted;
+
     /// <summary>Registrations in the order they were first made (READ KEYS and READ FULL STATUS list them so).</summary>
     public IReadOnlyList<Registration> Registrations => _registrations;
 
@@ -264,7 +267,7 @@ public sealed partial class LogicalUnitModel
             0x01 => Reserve(nexus, (PrType)type),
             0x02 => Release(nexus, (PrType)type),
             0x03 => Clear(nexus),
-            _ => Preempt(nexus, saKey, scope, type),
+            _ => PreemptAndReport(nexus, saKey, scope, type, abort: serviceAction == 0x05),
         };
     }
 
@@ -432,6 +435,7 @@ public sealed partial class LogicalUnitModel
             foreach (var r in _registrations.Where(r => r.Nexus != nexus).ToList())
             {
                 _registrations.Remove(r);
+                _preempted?.Add(r.Nexus);
                 Establish(r.Nexus, UaCode.RegistrationsPreempted);
             }
 
@@ -472,6 +476,21 @@ public sealed partial class LogicalUnitModel
         return Bump();
     }
 
+    // PREEMPT AND ABORT (SPC-5 5.14.12.3): the tasks of every I_T nexus whose registration was removed, other
+    // than the requester, are aborted. The model reports which nexuses those are; it has no tasks to abort.
+    private ModelResult PreemptAndReport(Nexus nexus, ulong saKey, int scope, byte type, bool abort)
+    {
+        _preempted = [];
+        var result = Preempt(nexus, saKey, scope, type);
+        if (abort && result.Status == ScsiStatus.Good)
+        {
+            result = result with { AbortedNexuses = _preempted.Where(n => n != nexus).Distinct().ToArray() };
+        }
+
+        _preempted = null;
+        return result;
+    }
+
     private bool RemoveRegistrationsWithKey(Nexus requester, ulong key, bool exceptRequester)
     {
         var victims = _registrations.Where(r => r.Key == key && !(exceptRequester && r.Nexus == requester)).ToList();
@@ -479,6 +498,7 @@ public sealed partial class LogicalUnitModel
         foreach (var v in victims)
         {
             _registrations.Remove(v);
+            _preempted?.Add(v.Nexus);
             if (v.Nexus != requester)
             {
                 Establish(v.Nexus, UaCode.RegistrationsPreempted);

@@ -36,6 +36,12 @@ public static class ScsiStatus
 /// </param>
 public sealed record ModelResult(byte Status, byte[] Sense, byte[] DataIn, bool Modeled = true)
 {
+    /// <summary>
+    /// For a successful PREEMPT AND ABORT: the I_T nexuses whose tasks the target must abort (SPC-5 5.14.12.3;
+    /// CtlHa does this where CTL does not, ctl-ha.md §12.2 item 5). Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<Nexus> AbortedNexuses { get; init; } = [];
+
     public static ModelResult Good(byte[]? dataIn = null) => new(ScsiStatus.Good, [], dataIn ?? []);
 
     public static ModelResult Unmodeled { get; } = new(ScsiStatus.Good, [], [], Modeled: false);
