@@ -80,8 +80,12 @@ public sealed class PersistentReservationProperties
             foreach (var s in steps)
             {
                 uint before = state.Generation;
+                bool wasRegistered = state.IsRegistered(Nexuses[s.Who]);
                 var r = state.Execute(Nexuses[s.Who], s.Request);
-                bool counts = r.Outcome.Status == ScsiStatus.Good && s.Request.Action is not (PrOutServiceAction.Reserve or PrOutServiceAction.Release);
+                bool noOpUnregister = s.Request.Action is PrOutServiceAction.Register or PrOutServiceAction.RegisterAndIgnoreExistingKey
+                    && !wasRegistered && s.Request.ServiceActionReservationKey == 0;
+                bool counts = r.Outcome.Status == ScsiStatus.Good && !noOpUnregister
+                    && s.Request.Action is not (PrOutServiceAction.Reserve or PrOutServiceAction.Release);
                 if (state.Generation != before + (counts ? 1u : 0u))
                 {
                     return false;

@@ -78,10 +78,11 @@ public sealed class PersistentReservationTests
     }
 
     [Fact]
-    public void Parameter_list_length_other_than_24_is_a_parameter_list_length_error()
+    public void Parameter_list_length_other_than_24_is_an_invalid_cdb_field_at_byte_5_as_in_CTL()
     {
         var r = _lu.PersistentReserveOut(I1, ProutCdb(PrOutServiceAction.Register, length: 32), new byte[32]);
-        AssertSense(r.Outcome, SenseKey.IllegalRequest, 0x1A, 0x00);
+        AssertSense(r.Outcome, SenseKey.IllegalRequest, 0x24, 0x00);
+        Assert.Equal(Sense.FieldPointer(true, 5), r.Outcome.Sense!.Value.SenseKeySpecific);
         Assert.NotNull(PrOutRequest.CheckCdb(ProutCdb(PrOutServiceAction.Register, length: 0)));
     }
 
@@ -247,14 +248,14 @@ public sealed class PersistentReservationTests
     // ---- CLEAR (SPC-5 §5.14.11.6) ----
 
     [Fact]
-    public void Clear_removes_everything_and_tells_other_registrants_reservations_preempted()
+    public void Clear_removes_everything_and_tells_other_registrants_registrations_preempted_per_requirement_50()
     {
         AssertGood(_lu.Register(I1, 1));
         AssertGood(_lu.Register(I2, 2));
         AssertGood(_lu.Reserve(I1, 1, PrType.ExclusiveAccess));
         var r = _lu.Out(I1, PrOutServiceAction.Clear, 1);
         AssertGood(r);
-        Assert.Equal([new PrUnitAttention(PrNexus.From(I2), 0x2A, 0x03)], r.UnitAttentions);
+        Assert.Equal([new PrUnitAttention(PrNexus.From(I2), 0x2A, 0x05)], r.UnitAttentions);
         Assert.Empty(_lu.Keys());
         Assert.False(_lu.ReadReservation().Reserved);
     }
@@ -333,6 +334,28 @@ public sealed class PersistentReservationTests
         AssertGood(r);
         Assert.Equal([2UL], _lu.Keys());
         Assert.Equal((true, 2UL, PrType.WriteExclusive), _lu.ReadReservation());
+    }
+
+    [Fact]
+    public void Preempt_checks_scope_and_type_only_when_it_takes_a_reservation()
+    {
+        AssertGood(_lu.Register(I1, 1));
+        AssertGood(_lu.Register(I2, 2));
+        // No reservation: only registrations go, the TYPE field is not looked at.
+        AssertGood(_lu.Out(I2, PrOutServiceAction.Preempt, 2, 1, (PrType)2));
+        AssertGood(_lu.Register(I1, 1));
+        AssertGood(_lu.Reserve(I1, 1, PrType.WriteExclusive));
+        var bad = _lu.Out(I2, PrOutServiceAction.Preempt, 2, 1, (PrType)2);
+        AssertSense(bad.Outcome, SenseKey.IllegalRequest, 0x24, 0x00);
+        Assert.Equal((true, 1UL, PrType.WriteExclusive), _lu.ReadReservation());
+    }
+
+    [Fact]
+    public void Unregistering_an_unregistered_nexus_changes_nothing_not_even_the_generation()
+    {
+        uint g = _lu.Generation();
+        AssertGood(_lu.Out(I1, PrOutServiceAction.Register, 0, 0));
+        Assert.Equal(g, _lu.Generation());
     }
 
     [Fact]

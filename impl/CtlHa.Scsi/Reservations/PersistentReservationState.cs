@@ -289,6 +289,19 @@ public sealed class PersistentReservationState
                     return PrOutResult.Conflict;
                 }
                 ulong sa = request.ServiceActionReservationKey;
+                // §5.14.11.4: a reservation is preempted (and a new one created) unless there is none or it is
+                // all-registrants and the key is not zero; only then SCOPE and TYPE matter.
+                if (_reserved && !(PrAsc.IsAllRegistrants(_type) && sa != 0))
+                {
+                    if (request.Scope != 0)
+                    {
+                        return PrOutResult.Fail(PrAsc.InvalidFieldInCdb(2, 7));
+                    }
+                    if (!PrAsc.IsValidType((byte)request.Type))
+                    {
+                        return PrOutResult.Fail(PrAsc.InvalidFieldInCdb(2, 3));
+                    }
+                }
                 bool preemptsHolder = _reserved && !PrAsc.IsAllRegistrants(_type) && sa == ReservationKeyUnlocked();
                 bool allRegistrantsZero = _reserved && PrAsc.IsAllRegistrants(_type) && sa == 0;
                 if (preemptsHolder || allRegistrantsZero)
@@ -323,8 +336,12 @@ public sealed class PersistentReservationState
         {
             case PrOutServiceAction.Register:
             case PrOutServiceAction.RegisterAndIgnoreExistingKey:
-                ApplyRegister(requester, request.ServiceActionReservationKey, uas);
-                _generation++;
+                // An unregistered nexus "unregistering" changes nothing and does not count (as CTL and the model).
+                if (request.ServiceActionReservationKey != 0 || IndexOf(requester) >= 0)
+                {
+                    ApplyRegister(requester, request.ServiceActionReservationKey, uas);
+                    _generation++;
+                }
                 break;
             case PrOutServiceAction.Reserve:
                 if (!_reserved)
@@ -354,12 +371,14 @@ public sealed class PersistentReservationState
                 }
                 break;
             case PrOutServiceAction.Clear:
-                // §5.14.11.6: every other registrant gets RESERVATIONS PREEMPTED (CTL sends 2A/05 instead).
+                // §5.14.11.6: every other registrant is told. SPC-5 names RESERVATIONS PREEMPTED (2A/03) there;
+                // CtlHa sends REGISTRATIONS PREEMPTED (2A/05) as CTL does and ctl-ha.md §15 requirement 50 and the
+                // CtlHa model specify, since the registration is what they lose.
                 foreach (var r in _registrations)
                 {
                     if (r.Nexus != requester)
                     {
-                        uas.Add(new PrUnitAttention(r.Nexus, PrAsc.ParametersChanged, PrAsc.ReservationsPreemptedQ));
+                        uas.Add(new PrUnitAttention(r.Nexus, PrAsc.ParametersChanged, PrAsc.RegistrationsPreemptedQ));
                     }
                 }
                 _registrations.Clear();

@@ -26,8 +26,8 @@ public sealed record PrOutRequest(
         cdb.Length >= 9 ? BinaryPrimitives.ReadUInt32BigEndian(cdb[5..]) : 0;
 
     /// <summary>
-    /// Checks the CDB alone, before any data is moved: service action, length, and for RESERVE,
-    /// RELEASE, PREEMPT and PREEMPT AND ABORT the scope and type.
+    /// Checks the CDB alone, before any data is moved: service action, length, and for RESERVE and RELEASE
+    /// the scope and type.
     /// CDB (SPC-5 §6.17.1): byte 1 bits 4..0 SERVICE ACTION; byte 2 SCOPE (7..4) TYPE (3..0); bytes 5..8 PARAMETER LIST LENGTH.
     /// </summary>
     public static Sense? CheckCdb(ReadOnlySpan<byte> cdb)
@@ -42,14 +42,15 @@ public sealed record PrOutRequest(
             // REGISTER AND MOVE and REPLACE LOST RESERVATION are not supported (not in REPORT CAPABILITIES either).
             return PrAsc.InvalidFieldInCdb(1, 4);
         }
-        // SPC-5 §6.17.3.1: with SPEC_I_PT zero the list is exactly 24 bytes. SPC-5 asks for
-        // PARAMETER LIST LENGTH ERROR; CTL answers 05/24/00 instead (ctl-ha.md §8.4).
+        // SPC-5 §6.17.3.1: with SPEC_I_PT zero the list is exactly 24 bytes. Reported as CTL and the CtlHa model do
+        // (ctl-ha.md §8.4): INVALID FIELD IN CDB pointing at PARAMETER LIST LENGTH (byte 5).
         if (ParameterListLength(cdb) != BasicParameterListLength)
         {
-            return PrAsc.ParameterListLengthError;
+            return PrAsc.InvalidFieldInCdb(5);
         }
-        if (NeedsScopeAndType(action))
+        if (action is PrOutServiceAction.Reserve or PrOutServiceAction.Release)
         {
+            // PREEMPT checks SCOPE and TYPE only when it creates a reservation (PersistentReservationState).
             if ((cdb[2] >> 4) != 0)
             {
                 // Only LU_SCOPE (0h) exists in SPC-5 §6.17.3.3.
@@ -81,27 +82,26 @@ public sealed record PrOutRequest(
             sense = PrAsc.ParameterListLengthError;
             return false;
         }
-        var action = (PrOutServiceAction)(cdb[1] & 0x1F);
         byte flags = parameterList[20];
-        bool isRegister = action is PrOutServiceAction.Register or PrOutServiceAction.RegisterAndIgnoreExistingKey;
-        // SPC-5 §6.17.3.1: SPEC_I_PT is only meaningful for REGISTER and is invalid elsewhere; CtlHa
-        // supports neither specified initiator ports, all target ports nor persist-through-power-loss
-        // (REPORT CAPABILITIES says SIP_C = ATP_C = PTPL_C = 0), so a set bit is an invalid field.
+        // CtlHa supports neither persist-through-power-loss, all target ports nor specified initiator ports
+        // (REPORT CAPABILITIES: PTPL_C = ATP_C = SIP_C = 0). A set bit is an invalid field for every service action,
+        // checked in this order, as CTL does (ctl-ha.md §8.4).
+        if ((flags & 0x01) != 0)
+        {
+            sense = PrAsc.InvalidFieldInParameterList(20, 0);
+            return false;
+        }
+        if ((flags & 0x04) != 0)
+        {
+            sense = PrAsc.InvalidFieldInParameterList(20, 2);
+            return false;
+        }
         if ((flags & 0x08) != 0)
         {
             sense = PrAsc.InvalidFieldInParameterList(20, 3);
             return false;
         }
-        if (isRegister && (flags & 0x04) != 0)
-        {
-            sense = PrAsc.InvalidFieldInParameterList(20, 2);
-            return false;
-        }
-        if (isRegister && (flags & 0x01) != 0)
-        {
-            sense = PrAsc.InvalidFieldInParameterList(20, 0);
-            return false;
-        }
+        var action = (PrOutServiceAction)(cdb[1] & 0x1F);
         request = new PrOutRequest(
             action,
             (byte)(cdb[2] >> 4),

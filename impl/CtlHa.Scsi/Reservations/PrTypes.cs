@@ -51,14 +51,14 @@ public enum AccessKind : byte
 
 /// <summary>
 /// An I_T nexus as persistent reservations see it (SPC-5 §5.14.6): the initiator port (iSCSI name + ISID,
-/// RFC 7143 §4.4.4) and the relative target port identifier. The iSCSI name is stored lower-case because
-/// iSCSI names are case-insensitive (RFC 3722 stringprep folds them).
+/// RFC 7143 §4.4.4) and the relative target port identifier. Names compare as given: initiators send them
+/// already normalized (RFC 3722), and READ FULL STATUS must echo them unchanged.
 /// </summary>
 public readonly record struct PrNexus
 {
     public PrNexus(string initiatorName, ulong isid, ushort relativeTargetPortId)
     {
-        InitiatorName = initiatorName.ToLowerInvariant();
+        InitiatorName = initiatorName;
         Isid = isid & 0xFFFF_FFFF_FFFFUL;
         RelativeTargetPortId = relativeTargetPortId;
     }

@@ -35,10 +35,10 @@ public static class ReservationClassifier
             },
             0xA3 /* MAINTENANCE IN */ => sa switch
             {
-                // REPORT IDENTIFYING INFORMATION, REPORT TARGET PORT GROUPS, REPORT ALIASES, REPORT PRIORITY, REPORT TIMESTAMP.
-                0x05 or 0x0A or 0x0B or 0x0E or 0x0F => AccessKind.Unrestricted,
-                // REPORT SUPPORTED OPERATION CODES, REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
-                0x0C or 0x0D => AccessKind.Read,
+                // REPORT IDENTIFYING INFORMATION, REPORT TARGET PORT GROUPS, REPORT ALIASES, REPORT SUPPORTED
+                // OPERATION CODES / TASK MANAGEMENT FUNCTIONS (allowed as in CTL and the CtlHa model), REPORT PRIORITY,
+                // REPORT TIMESTAMP.
+                0x05 or 0x0A or 0x0B or 0x0C or 0x0D or 0x0E or 0x0F => AccessKind.Unrestricted,
                 _ => AccessKind.Write,
             },
             0xAB when sa == 0x01 /* READ MEDIA SERIAL NUMBER */ => AccessKind.Unrestricted,
@@ -52,16 +52,18 @@ public static class ReservationClassifier
                 or 0x37 or 0xB7 /* READ DEFECT DATA(10/12) */
                 or 0x1A or 0x5A /* MODE SENSE(6/10) */
                 or 0x3C /* READ BUFFER */ or 0x1C /* RECEIVE DIAGNOSTIC RESULTS */
-                or 0x8C /* READ ATTRIBUTE */ or 0xA2 /* SECURITY PROTOCOL IN */
-                or 0x84 /* RECEIVE COPY RESULTS */ => AccessKind.Read,
+                or 0x8C /* READ ATTRIBUTE */ or 0xA2 /* SECURITY PROTOCOL IN */ => AccessKind.Read,
+            // RECEIVE COPY RESULTS reads only the copy manager's own state (CTL ALLOW_ON_PR_RESV).
+            0x84 => AccessKind.Unrestricted,
             _ => AccessKind.Write,
         };
     }
 
     /// <summary>
-    /// Commands a non-holder may still run while another I_T nexus holds a SCSI-2 reservation (SPC-2 §5.5.1;
-    /// the same set as CTL's ALLOW_ON_RESV flag, plus the ALUA discovery commands a multipath initiator needs).
-    /// RELEASE from a non-holder is a GOOD no-op, so it is allowed through to its handler.
+    /// Commands a non-holder may still run while another I_T nexus holds a SCSI-2 reservation: SPC-3 Table 31 /
+    /// SBC-3 Table 13 (INQUIRY, REQUEST SENSE, REPORT LUNS, READ CAPACITY, LOG SENSE, the REPORT commands), as the
+    /// CtlHa model has them. RELEASE from a non-holder is a GOOD no-op, so it is allowed through to its handler.
+    /// TEST UNIT READY and PERSISTENT RESERVE IN/OUT conflict.
     /// </summary>
     public static bool AllowedUnderScsi2Reservation(ReadOnlySpan<byte> cdb)
     {
@@ -73,7 +75,9 @@ public static class ReservationClassifier
         return cdb[0] switch
         {
             0x12 /* INQUIRY */ or 0x03 /* REQUEST SENSE */ or 0xA0 /* REPORT LUNS */
+                or 0x25 /* READ CAPACITY(10) */ or 0x4D /* LOG SENSE */
                 or 0x17 or 0x57 /* RELEASE(6/10) */ => true,
+            0x9E => sa == 0x10, // READ CAPACITY(16)
             0xA3 => sa is 0x0A or 0x0C or 0x0D or 0x0F, // RTPG, REPORT SUPPORTED OPCODES/TMFs, REPORT TIMESTAMP
             _ => false,
         };
