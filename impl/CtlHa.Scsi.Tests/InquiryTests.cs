@@ -62,7 +62,7 @@ public sealed class InquiryTests
         var (o, d) = await h.RunAsync(Cdbs.Inquiry(true, 0));
         OutcomeAssert.Good(o);
         byte[] pages = d[4..(4 + d[3])];
-        Assert.Equal(new byte[] { 0x00, 0x80, 0x83, 0x86, 0x88, 0xB0, 0xB1, 0xB2 }, pages);
+        Assert.Equal(new byte[] { 0x00, 0x80, 0x83, 0x86, 0x88, 0x8F, 0xB0, 0xB1, 0xB2 }, pages);
         foreach (byte p in pages)
         {
             var (po, pd) = await h.RunAsync(Cdbs.Inquiry(true, p, 1024));

@@ -96,6 +96,8 @@ public sealed class ReadWriteTests
         var h = await Harness.ReadyAsync();
         OutcomeAssert.Check((await h.RunAsync([0xA4, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])).Outcome, SenseKey.IllegalRequest, 0x20, 0); // SET TPG
         OutcomeAssert.Check((await h.RunAsync([0xFF, 0, 0, 0, 0, 0])).Outcome, SenseKey.IllegalRequest, 0x20, 0);
+        // An unsupported service action of a supported opcode is an invalid field, not an invalid opcode.
+        OutcomeAssert.Field((await h.RunAsync(Cdbs.MaintenanceIn(0x1F))).Outcome, 1, 4);
     }
 
     [Fact]

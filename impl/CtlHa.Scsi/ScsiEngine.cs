@@ -151,7 +151,11 @@ public sealed partial class ScsiEngine : IScsiTarget
         bool descriptorSense = lun.Mode.DescriptorSense;
         if (command is null)
         {
-            return ScsiOutcome.Check(new Sense(SenseKey.IllegalRequest, 0x20, 0x00), descriptorSense);
+            // SPC-5 §4.2.5.1: an unsupported service action of a supported opcode is an invalid field (byte 1, bit 4),
+            // not an invalid opcode (CTL ctl_validate_command).
+            return Commands.UsesServiceAction(cdb.IsEmpty ? (byte)0 : cdb[0])
+                ? ScsiOutcome.Check(new Sense(SenseKey.IllegalRequest, 0x24, 0x00).WithSks(Sense.FieldPointer(true, 1, 4)), descriptorSense)
+                : ScsiOutcome.Check(new Sense(SenseKey.IllegalRequest, 0x20, 0x00), descriptorSense);
         }
         if (ValidateCdb(cdb, command) is { } invalid)
         {

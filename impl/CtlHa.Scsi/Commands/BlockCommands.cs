@@ -44,13 +44,13 @@ internal static class BlockCommands
         t.Register(new CommandDescriptor
         {
             Opcode = 0x25, Name = "READ CAPACITY(10)", Handler = ReadCapacity10Async, Serialization = SerializationClass.ReadCapacity,
-            Reservation = ReservationAccess.Read, CdbUsage = [0x25, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0x01, C],
+            Reservation = ReservationAccess.Allowed, CdbUsage = [0x25, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0x01, C],
         });
         // SERVICE ACTION IN(16) 9Eh.
         t.Register(new CommandDescriptor
         {
             Opcode = 0x9E, ServiceAction = 0x10, Name = "READ CAPACITY(16)", Handler = ReadCapacity16Async, Serialization = SerializationClass.ReadCapacity,
-            Reservation = ReservationAccess.Read, CdbUsage = [0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, C],
+            Reservation = ReservationAccess.Allowed, CdbUsage = [0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, C],
         });
         t.Register(new CommandDescriptor
         {

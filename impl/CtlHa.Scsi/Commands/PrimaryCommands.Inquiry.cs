@@ -6,7 +6,7 @@ namespace CtlHa.Scsi.Commands;
 
 internal static partial class PrimaryCommands
 {
-    private static readonly byte[] SupportedVpdPages = [0x00, 0x80, 0x83, 0x86, 0x88, 0xB0, 0xB1, 0xB2];
+    private static readonly byte[] SupportedVpdPages = [0x00, 0x80, 0x83, 0x86, 0x88, 0x8F, 0xB0, 0xB1, 0xB2];
 
     // Designator header byte 0 (PROTOCOL IDENTIFIER << 4 | CODE SET) and byte 1 (PIV | ASSOCIATION | TYPE), SPC-5 §7.7.6.1.
     private const byte ProtocolIscsi = 0x5;
@@ -39,6 +39,7 @@ internal static partial class PrimaryCommands
             0x83 => VpdDeviceIdentification(ctx),
             0x86 => VpdExtendedInquiry(),
             0x88 => VpdScsiPorts(ctx),
+            0x8F => Copy.CopyResultsData.ThirdPartyCopyVpdPage(0x00), // EXTENDED COPY support (Copy/)
             0xB0 => VpdBlockLimits(ctx),
             0xB1 => VpdBlockDeviceCharacteristics(ctx.LogicalUnit),
             0xB2 => VpdLogicalBlockProvisioning(ctx.LogicalUnit),

@@ -14,7 +14,7 @@ internal static partial class PrimaryCommands
         t.Register(new CommandDescriptor
         {
             Opcode = 0x00, Name = "TEST UNIT READY", Handler = static _ => ValueTask.FromResult(ScsiOutcome.Good),
-            Serialization = SerializationClass.TestUnitReady, Reservation = ReservationAccess.Read, CdbUsage = [0x00, 0, 0, 0, 0, C],
+            Serialization = SerializationClass.TestUnitReady, Reservation = ReservationAccess.Allowed, CdbUsage = [0x00, 0, 0, 0, 0, C],
         });
         t.Register(new CommandDescriptor
         {
