@@ -136,6 +136,7 @@ public sealed class AluaTests
         var m = Settled();
         var d = m.Execute(A, Cdb.Inquiry()).DataIn;
         Assert.Equal(0x10, d[5] & 0x30);
+        Assert.Equal(0x08, d[5] & 0x08);
         Assert.Equal(0x10, d[6] & 0x10);
         Assert.Equal(0x07, d[2]);
     }
@@ -183,7 +184,7 @@ public sealed class AluaTests
     public void Vpd_pages_00_and_80_and_an_unsupported_page_SPC5_7_7()
     {
         var m = Settled();
-        Assert.Equal(new byte[] { 0, 0, 0, 9, 0x00, 0x80, 0x83, 0x86, 0x87, 0x88, 0xB0, 0xB1, 0xB2 }, m.Execute(A, Cdb.Inquiry(evpd: true, page: 0)).DataIn);
+        Assert.Equal(new byte[] { 0, 0, 0, 10, 0x00, 0x80, 0x83, 0x86, 0x87, 0x88, 0x8F, 0xB0, 0xB1, 0xB2 }, m.Execute(A, Cdb.Inquiry(evpd: true, page: 0)).DataIn);
         Assert.False(m.Execute(A, Cdb.Inquiry(evpd: true, page: 0xB0)).Modeled);
         var serial = m.Execute(A, Cdb.Inquiry(evpd: true, page: 0x80)).DataIn;
         Assert.Equal("CTLHA0000", System.Text.Encoding.ASCII.GetString(serial, 4, serial.Length - 4));

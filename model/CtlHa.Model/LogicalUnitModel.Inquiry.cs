@@ -42,7 +42,8 @@ public sealed partial class LogicalUnitModel
     }
 
     // SPC-5 6.7.2 standard data, 96 bytes: [0] PQ | type [2] VERSION 07h (SPC-5) [3] HISUP 10h | format 2
-    // [4] ADDITIONAL LENGTH [5] TPGS 01b (implicit ALUA only, §5.5) [6] MULTIP 10h [7] CMDQUE 02h
+    // [4] ADDITIONAL LENGTH [5] TPGS 01b (implicit ALUA only, §5.5) | 3PC 08h (EXTENDED COPY is in the command
+    // table) [6] MULTIP 10h [7] CMDQUE 02h
     // [8..15] vendor [16..31] product [32..35] revision [58..73] version descriptors.
     private byte[] StandardInquiry(byte pq)
     {
@@ -51,7 +52,7 @@ public sealed partial class LogicalUnitModel
         d[2] = 0x07;
         d[3] = 0x12;
         d[4] = (byte)(d.Length - 5);
-        d[5] = 0x10;
+        d[5] = 0x18;
         d[6] = 0x10;
         d[7] = 0x02;
         Ascii(d, 8, 8, _config.Vendor);

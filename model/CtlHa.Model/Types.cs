@@ -119,7 +119,7 @@ public sealed record LunConfig(
     /// VPD pages INQUIRY page 00h lists, in order (CTL's set for a thin disk by default). The model builds 00h,
     /// 80h and 83h; any other listed page is answered as <see cref="ModelResult.Unmodeled"/>; unlisted pages are 05/24/00.
     /// </summary>
-    public IReadOnlyList<byte> VpdPages { get; init; } = [0x00, 0x80, 0x83, 0x86, 0x87, 0x88, 0xB0, 0xB1, 0xB2];
+    public IReadOnlyList<byte> VpdPages { get; init; } = [0x00, 0x80, 0x83, 0x86, 0x87, 0x88, 0x8F, 0xB0, 0xB1, 0xB2];
 
     /// <summary>The pair's target ports that map the LUN. Default: node 1 has port 1, node 2 has port 2.</summary>
     public IReadOnlyList<ModelPort> Ports { get; init; } = [new ModelPort(1, 1), new ModelPort(2, 2)];
