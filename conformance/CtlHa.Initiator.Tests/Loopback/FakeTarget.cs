@@ -38,6 +38,15 @@ public sealed class FakeTarget : IAsyncDisposable
 
     public uint MaxCmdSN => ExpCmdSN - 1 + Window;
 
+    /// <summary>Keys the target offers first in its operational-stage answer (the initiator must answer them).</summary>
+    public List<KeyValuePair<string, string>> TargetOfferedKeys { get; } = [];
+
+    /// <summary>When set, the first Login Response carries this Status-Class/Status-Detail and the login ends.</summary>
+    public (byte StatusClass, byte StatusDetail)? LoginFailure { get; set; }
+
+    /// <summary>Every key the initiator sent during login, in order.</summary>
+    public List<KeyValuePair<string, string>> LoginKeysReceived { get; } = [];
+
     public static FakeTarget Start()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -51,6 +60,7 @@ public sealed class FakeTarget : IAsyncDisposable
         _socket = await _listener.AcceptSocketAsync(ct);
         _stream = new NetworkStream(_socket, ownsSocket: true);
         _reader = PipeReader.Create(_stream);
+        var offeredOwnKeys = false;
         while (true)
         {
             var request = await ReceiveAsync(ct);
@@ -59,15 +69,43 @@ public sealed class FakeTarget : IAsyncDisposable
             var csg = (request.Flags >> 2) & 0x03;
             var nsg = request.Flags & 0x03;
             var answers = new List<KeyValuePair<string, string>>();
-            foreach (var (key, value) in TextParameters.Decode(request.Data.Span))
+            var offered = TextParameters.Decode(request.Data.Span);
+            LoginKeysReceived.AddRange(offered);
+            if (LoginFailure is { } failure)
             {
-                if (key is "InitiatorName" or "SessionType" or "TargetName" or "InitiatorAlias")
+                var refusal = new IscsiPdu(IscsiOpcode.LoginResponse)
+                {
+                    Lun = request.Lun,
+                    InitiatorTaskTag = request.InitiatorTaskTag,
+                };
+                refusal.Bhs[36] = failure.StatusClass;
+                refusal.Bhs[37] = failure.StatusDetail;
+                await SendAsync(Stamp(refusal), ct);
+                return;
+            }
+
+            foreach (var (key, value) in offered)
+            {
+                if (TargetOfferedKeys.Any(k => k.Key == key))
+                {
+                    continue;
+                }
+
+                if (key is "InitiatorName" or "SessionType" or "TargetName" or "InitiatorAlias" or "MaxRecvDataSegmentLength")
                 {
                     continue;
                 }
 
                 var answer = overrides is not null && overrides.TryGetValue(key, out var forced) ? forced : value.Split(',')[0];
                 answers.Add(new(key, answer));
+            }
+
+            if (csg == 1 && !offeredOwnKeys && TargetOfferedKeys.Count > 0)
+            {
+                // A target offering keys cannot transit in the same response (RFC 7143 §6.2): hold T at 0.
+                answers.AddRange(TargetOfferedKeys);
+                offeredOwnKeys = true;
+                transit = false;
             }
 
             if (csg == 1)
