@@ -183,7 +183,7 @@ public sealed class LoopbackLinkTests
         pair.B.Reconfigure(new InterlinkEndpoint(InterlinkSide.Connect, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 1)));
         var down = await pair.HandlerB.Down.WaitAsync(Timeout);
         Assert.Equal(InterlinkTrigger.Shutdown, down.Trigger);
-        Assert.Contains(pair.TraceB, t => t is { From: InterlinkPhase.Online, Trigger: InterlinkTrigger.ReconfigureConnect, To: InterlinkPhase.Connecting });
+        await Eventually.TrueAsync(() => pair.TraceB.Any(t => t is { From: InterlinkPhase.Online, Trigger: InterlinkTrigger.ReconfigureConnect, To: InterlinkPhase.Connecting }), Timeout, "reconfigure transition");
         pair.B.Reconfigure(original);
         await pair.HandlerB.Up.WaitAsync(Timeout);
         Assert.Equal(InterlinkPhase.Online, pair.B.Phase);
