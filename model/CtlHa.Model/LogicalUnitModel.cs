@@ -122,6 +122,14 @@ public sealed partial class LogicalUnitModel
 
     private ModelResult ExecuteCore(Nexus nexus, ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> dataOut)
     {
+        // Bytes past a short CDB read as zero (iSCSI always carries at least 16 CDB bytes, RFC 7143 11.3.5).
+        if (!cdb.IsEmpty && cdb.Length < 16)
+        {
+            var padded = new byte[16];
+            cdb.CopyTo(padded);
+            cdb = padded;
+        }
+
         // (1) Unsupported opcode or service action: before the UA check, in every state (spec CommandGates remarks).
         var info = CommandTable.Lookup(cdb);
         if (info.UnsupportedSense is { } unsupported)
