@@ -143,6 +143,29 @@ public sealed class ExtendedCopyTests
     }
 
     [Fact]
+    public async Task A_copy_into_a_lun_reserved_by_another_nexus_is_aborted()
+    {
+        var h = await ReadyAsync(luns: 2);
+        var other = h.NewNexus("iqn.test:owner");
+        await h.ClearUnitAttentionsAsync(other, lun: 1);
+        byte[] register = [0x5F, 0x06, 0, 0, 0, 0, 0, 0, 24, 0];
+        var key = new byte[24];
+        key[15] = 9;
+        Assert.Equal(ScsiStatus.Good, (await h.RunAsync(register, key, other, lun: 1)).Outcome.Status);
+        byte[] reserve = [0x5F, 0x01, 0x01, 0, 0, 0, 0, 0, 24, 0];
+        var rk = new byte[24];
+        rk[7] = 9;
+        Assert.Equal(ScsiStatus.Good, (await h.RunAsync(reserve, rk, other, lun: 1)).Outcome.Status);
+
+        var lun1 = h.Engine.LogicalUnits[1];
+        var p = new XcopyBuilder().Cscd(h.Lun0.DeviceId).Cscd(lun1.DeviceId).BlockToBlock(0, 1, 8, 0, 0).Build();
+        AssertSense((await XcopyAsync(h, p)).Outcome, SenseKey.CopyAborted, 0x0D, 0x02);
+        // Reading from it is fine under Write Exclusive.
+        var back = new XcopyBuilder().Cscd(h.Lun0.DeviceId).Cscd(lun1.DeviceId).BlockToBlock(1, 0, 8, 0, 50).Build();
+        Assert.Equal(ScsiStatus.Good, (await XcopyAsync(h, back)).Outcome.Status);
+    }
+
+    [Fact]
     public async Task Receive_copy_status_reports_a_held_list_and_rejects_an_unknown_one()
     {
         var h = await ReadyAsync();

@@ -60,7 +60,8 @@ internal static class CopyHandlers
             return ctx.Check(sense);
         }
         var engine = ctx.Engine;
-        return await ctx.LogicalUnit.CopyState.ExecuteAsync(ctx.Nexus.Id, list, d => Resolve(engine, d), ctx.DescriptorSense, ctx.CancellationToken)
+        var nexus = ctx.Nexus;
+        return await ctx.LogicalUnit.CopyState.ExecuteAsync(nexus.Id, list, d => Resolve(engine, nexus, d), ctx.DescriptorSense, ctx.CancellationToken)
             .ConfigureAwait(false);
     }
 
@@ -88,7 +89,7 @@ internal static class CopyHandlers
     /// An identification descriptor CSCD names an LU of this node by the NAA or EUI-64 designator of its VPD 83h page
     /// (association 0, logical unit), which is <see cref="LogicalUnit.DeviceId"/>. Only block devices (type 0) qualify.
     /// </summary>
-    private static ICopyTarget? Resolve(ScsiEngine engine, CscdDescriptor d)
+    private static ICopyTarget? Resolve(ScsiEngine engine, ITNexus nexus, CscdDescriptor d)
     {
         if (d.PeripheralDeviceType != 0 || d.Association != 0 || d.DesignatorType is not (2 or 3))
         {
@@ -98,20 +99,25 @@ internal static class CopyHandlers
         {
             if (lun.DeviceId.AsSpan().SequenceEqual(d.Designator))
             {
-                return new LogicalUnitCopyTarget(lun);
+                return new LogicalUnitCopyTarget(lun, nexus);
             }
         }
         return null;
     }
 
     /// <summary>Reads and writes an LU's backend directly, as CTL's TPC does through its internal I/Os.</summary>
-    private sealed class LogicalUnitCopyTarget(LogicalUnit lun) : ICopyTarget
+    private sealed class LogicalUnitCopyTarget(LogicalUnit lun, ITNexus nexus) : ICopyTarget
     {
+        private static readonly byte[] s_read16 = [0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        private static readonly byte[] s_write16 = [0x8A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
         public int BlockSize => lun.BlockSize;
 
         public long BlockCount => lun.BlockCount;
 
         public bool ReadOnly => lun.ReadOnly || lun.Mode.SoftwareWriteProtect;
+
+        public bool ReservationConflict(bool write) => lun.ReservationState.Conflicts(nexus, write ? s_write16 : s_read16);
 
         public ValueTask ReadAsync(long lba, Memory<byte> destination, CancellationToken cancellationToken) =>
             lun.Backend.ReadAsync(lba * lun.BlockSize, destination, cancellationToken);

@@ -13,6 +13,12 @@ public interface ICopyTarget
 
     bool ReadOnly { get; }
 
+    /// <summary>
+    /// True when the requesting I_T nexus may not read (or, with <paramref name="write"/>, write) this target because
+    /// of a reservation: the copy manager acts for that nexus, as CTL's third-party-copy sub-I/Os do.
+    /// </summary>
+    bool ReservationConflict(bool write);
+
     ValueTask ReadAsync(long lba, Memory<byte> destination, CancellationToken cancellationToken);
 
     ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> source, CancellationToken cancellationToken);
@@ -72,6 +78,11 @@ public sealed class CopyManager
             if (src is null || dst is null)
             {
                 failure = new Sense(SenseKey.CopyAborted, 0x0D, 0x02);
+            }
+            else if (src.ReservationConflict(write: false) || dst.ReservationConflict(write: true))
+            {
+                // The copy target answered RESERVATION CONFLICT: COPY TARGET DEVICE NOT REACHABLE.
+                failure = new Sense(SenseKey.CopyAborted, 0x0D, 0x02).WithInformation((ulong)i);
             }
             else if (src.BlockSize != dst.BlockSize
                 || seg.SourceLba + seg.Blocks > (ulong)src.BlockCount
