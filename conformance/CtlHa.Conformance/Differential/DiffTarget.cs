@@ -1,0 +1,202 @@
+using System.Buffers.Binary;
+using System.Text;
+using CtlHa.Conformance.Node;
+using CtlHa.Initiator;
+using CtlHa.Initiator.Scsi;
+using CtlHa.Model;
+using CtlHa.Spec;
+using TaskAttribute = CtlHa.Initiator.Scsi.TaskAttribute;
+
+namespace CtlHa.Conformance.Differential;
+
+/// <summary>One initiator port of a differential run: iSCSI name + ISID (two may share a name: same host, two ports).</summary>
+public sealed record DiffInitiator(int Index, string Name, ulong Isid)
+{
+    /// <summary>
+    /// init1 and init2 share an initiator name with distinct ISIDs (two I_T nexuses of one host); init3 is another host.
+    /// </summary>
+    public static IReadOnlyList<DiffInitiator> Default { get; } =
+    [
+        new(1, "iqn.2026-11.org.ctlha:diff-host-a", 0x4000_0137_0001),
+        new(2, "iqn.2026-11.org.ctlha:diff-host-a", 0x4000_0137_0002),
+        new(3, "iqn.2026-11.org.ctlha:diff-host-b", 0x4000_0137_0003),
+    ];
+
+    /// <summary>The model's view of this nexus on a standalone node: node 1, relative target port 1.</summary>
+    public Nexus ToNexus(int node = 1, ushort relativePortId = 1) => new(Name, Isid, node, relativePortId);
+}
+
+/// <summary>
+/// The real side of a differential test: one fresh <c>ctlha node</c> with one LUN, and a logged-in iSCSI session per
+/// initiator. Reached only over TCP.
+/// </summary>
+public sealed class DiffTarget : IAsyncDisposable
+{
+    public const uint BlockSize = 512;
+
+    private readonly IscsiInitiatorSession[] _sessions;
+
+    private DiffTarget(NodeProcess node, IscsiInitiatorSession[] sessions, IReadOnlyList<DiffInitiator> initiators, ulong blockCount)
+    {
+        Node = node;
+        _sessions = sessions;
+        Initiators = initiators;
+        BlockCount = blockCount;
+    }
+
+    public NodeProcess Node { get; }
+
+    public IReadOnlyList<DiffInitiator> Initiators { get; }
+
+    public ulong BlockCount { get; }
+
+    public static async Task<DiffTarget> StartAsync(ulong blockCount, IReadOnlyList<DiffInitiator> initiators, CancellationToken cancellationToken,
+        NodeProcessOptions? options = null)
+    {
+        var node = await NodeProcess.StartAsync((options ?? new NodeProcessOptions()) with { LunSizes = [(long)(blockCount * BlockSize)] }, cancellationToken);
+        var sessions = new List<IscsiInitiatorSession>();
+        try
+        {
+            foreach (var initiator in initiators)
+            {
+                var session = await IscsiInitiatorSession.ConnectAsync(node.Host, node.Port, node.TargetName, new InitiatorOptions
+                {
+                    InitiatorName = initiator.Name,
+                    Isid = initiator.Isid,
+                    CommandTimeout = TimeSpan.FromSeconds(20),
+                    LoginTimeout = TimeSpan.FromSeconds(20),
+                }, cancellationToken);
+                sessions.Add(session);
+            }
+
+            return new DiffTarget(node, [.. sessions], initiators, blockCount);
+        }
+        catch
+        {
+            foreach (var s in sessions)
+            {
+                await s.DisposeAsync();
+            }
+
+            node.ExpectError(".*");
+            await node.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Sends one step on its initiator's session (LUN 0). Transport failures become a failed outcome, not an exception.</summary>
+    public async Task<DiffOutcome> ExecuteAsync(DiffStep step, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await _sessions[step.Initiator - 1].ExecuteAsync(0, step.Cdb, step.DataOut, step.ExpectedLength, TaskAttribute.Simple, cancellationToken);
+            return DiffOutcome.FromTarget(response);
+        }
+        catch (Exception e) when (e is IscsiConnectionLostException or IscsiTimeoutException or IscsiRejectException or IscsiProtocolException or IscsiTaskAbortedException)
+        {
+            return DiffOutcome.FromException(e);
+        }
+    }
+
+    /// <summary>
+    /// The model configuration for this node's LUN 0. The LUN's identity strings are configuration, not behaviour, so
+    /// they are read over iSCSI once (VPD 80h serial; VPD 83h T10 vendor-specific part and NAA) instead of borrowing the
+    /// implementation's derivation. Everything else (layout, other designators, pages) is still compared.
+    /// </summary>
+    public async Task<LunConfig> ProbeModelConfigAsync(CancellationToken cancellationToken)
+    {
+        var session = _sessions[0];
+        var serial = await session.ExecuteAsync(0, Initiator.Scsi.Cdb.Inquiry(true, 0x80, 255), default, 255, TaskAttribute.Simple, cancellationToken);
+        var ids = await session.ExecuteAsync(0, Initiator.Scsi.Cdb.Inquiry(true, 0x83, 1024), default, 1024, TaskAttribute.Simple, cancellationToken);
+        var serialText = serial.IsGood && serial.DataIn.Length >= 4
+            ? Encoding.ASCII.GetString(serial.DataIn.Span.Slice(4, Math.Min(serial.DataIn.Span[3], serial.DataIn.Length - 4))).TrimEnd(' ', '\0')
+            : "CTLHA0000";
+        string? deviceId = null;
+        ulong? naa = null;
+        if (ids.IsGood && ids.DataIn.Length >= 4)
+        {
+            var page = ids.DataIn.Span;
+            var end = Math.Min(page.Length, 4 + BinaryPrimitives.ReadUInt16BigEndian(page[2..]));
+            for (var i = 4; i + 4 <= end;)
+            {
+                var type = page[i + 1] & 0x0F;
+                var length = page[i + 3];
+                var body = page.Slice(i + 4, Math.Min(length, end - i - 4));
+                if (type == 0x1 && body.Length > 8)
+                {
+                    deviceId = Encoding.ASCII.GetString(body[8..]).TrimEnd(' ', '\0');
+                }
+                else if (type == 0x3 && body.Length == 8)
+                {
+                    naa = BinaryPrimitives.ReadUInt64BigEndian(body);
+                }
+
+                i += 4 + length;
+            }
+        }
+
+        return new LunConfig(BlockCount: BlockCount, BlockSize: BlockSize, LunId: 0, SerialNumber: serialText, DeviceId: deviceId ?? serialText)
+        {
+            Naa = naa,
+            TargetName = Node.TargetName,
+            // A standalone node (no --ha-id): one port, relative port 1, always primary, no interlink.
+            Ports = [new ModelPort(1, 1)],
+            Node1View = new LunHaView(1, HaRole.Primary, false, LinkState.Offline, HaMode.Unavailable),
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var session in _sessions)
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await session.LogoutAsync(cts.Token);
+            }
+            catch (Exception e) when (e is IscsiConnectionLostException or IscsiTimeoutException or OperationCanceledException or IscsiProtocolException)
+            {
+                // The node may have dropped the session; disposing still closes the socket.
+            }
+
+            await session.DisposeAsync();
+        }
+
+        await Node.DisposeAsync();
+    }
+}
+
+/// <summary>Runs a step sequence on a real target and on the model, in order, stopping at the first disagreement.</summary>
+public static class DiffRunner
+{
+    /// <summary>Timeout for one whole sequence (node start, login, every step, stop).</summary>
+    public static TimeSpan SequenceTimeout { get; } = TimeSpan.FromSeconds(120);
+
+    public static async Task<DiffRun> RunAsync(DiffTarget target, LogicalUnitModel model, IReadOnlyList<DiffStep> steps, CancellationToken cancellationToken)
+    {
+        var lines = new List<DiffTraceLine>();
+        foreach (var step in steps)
+        {
+            var nexus = target.Initiators[step.Initiator - 1].ToNexus();
+            var expected = DiffOutcome.FromModel(model.Execute(nexus, step.Cdb, step.DataOut, (uint)step.ExpectedLength));
+            var got = await target.ExecuteAsync(step, cancellationToken);
+            var difference = DiffExclusions.IsExcluded(step, out _) ? null : DiffOutcome.Compare(got, expected);
+            lines.Add(new DiffTraceLine(step, got, expected, difference));
+            if (difference is not null)
+            {
+                break;
+            }
+        }
+
+        return new DiffRun(lines);
+    }
+
+    /// <summary>A fresh node and model, the sequence on both, then a clean stop (unexpected node errors fail it).</summary>
+    public static async Task<DiffRun> RunFreshAsync(IReadOnlyList<DiffStep> steps, ulong blockCount = DiffGen.BlockCount)
+    {
+        using var cts = new CancellationTokenSource(SequenceTimeout);
+        await using var target = await DiffTarget.StartAsync(blockCount, DiffInitiator.Default, cts.Token);
+        var model = new LogicalUnitModel(await target.ProbeModelConfigAsync(cts.Token));
+        return await RunAsync(target, model, steps, cts.Token);
+    }
+}
