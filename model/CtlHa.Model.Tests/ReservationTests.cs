@@ -327,8 +327,8 @@ public sealed class Scsi2ReservationTests
         m.Execute(A, Cdb.Reserve6());
         m.LunReset(C);
         Assert.Null(m.Scsi2ReservationHolder);
-        m.Execute(A, Cdb.TestUnitReady());
-        m.Execute(A, Cdb.Reserve6());
+        AssertCheck(m.Execute(A, Cdb.TestUnitReady()), 0x06, 0x29, 0x00);
+        AssertGood(m.Execute(A, Cdb.Reserve6()));
         m.NexusLoss(B);
         Assert.Equal(A, m.Scsi2ReservationHolder);
         m.NexusLoss(A);

@@ -67,15 +67,15 @@ public sealed class UnitAttentionTests
     }
 
     [Fact]
-    public void Resets_give_29_00_and_29_03_to_everyone_but_the_requester_ctl_ha_8_6()
+    public void Resets_give_29_00_and_29_03_to_every_nexus_including_the_requester_CTL_ctl_do_lun_reset()
     {
         var m = Settled();
         m.LunReset(A);
-        AssertGood(m.Execute(A, Cdb.TestUnitReady()));
+        AssertCheck(m.Execute(A, Cdb.TestUnitReady()), 0x06, 0x29, 0x00);
         AssertCheck(m.Execute(C, Cdb.TestUnitReady()), 0x06, 0x29, 0x00);
         m.TargetReset(C);
         AssertCheck(m.Execute(A, Cdb.TestUnitReady()), 0x06, 0x29, 0x03);
-        AssertGood(m.Execute(C, Cdb.TestUnitReady()));
+        AssertCheck(m.Execute(C, Cdb.TestUnitReady()), 0x06, 0x29, 0x03);
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class UnitAttentionTests
         var m = Settled();
         m.BusReset(A);
         AssertCheck(m.Execute(B, Cdb.TestUnitReady()), 0x06, 0x29, 0x02);
-        AssertGood(m.Execute(A, Cdb.TestUnitReady()));
+        AssertCheck(m.Execute(A, Cdb.TestUnitReady()), 0x06, 0x29, 0x02);
     }
 
     [Fact]

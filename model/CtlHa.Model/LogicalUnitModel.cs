@@ -134,7 +134,10 @@ public sealed partial class LogicalUnitModel
         var info = CommandTable.Lookup(cdb);
         if (info.UnsupportedSense is { } unsupported)
         {
-            return Check(unsupported);
+            // CTL ctl_validate_command points an unknown service action at CDB byte 1, bit 4 (SERVICE ACTION).
+            return Check(info.ServiceAction is null
+                ? unsupported
+                : new SenseCondition(unsupported.Key, unsupported.Asc, unsupported.Ascq, null, FieldPointer.Cdb(1, 4)));
         }
 
         // (2) CDB usage mask (CTL ctl_validate_command runs with the opcode check).
@@ -273,30 +276,23 @@ public sealed partial class LogicalUnitModel
     }
 
     /// <summary>
-    /// LOGICAL UNIT RESET from <paramref name="from"/> (SAM-5 7.8, ctl-ha.md §8.6): clears the SCSI-2 reservation
-    /// and sets 29/00 for every other I_T nexus on both nodes. Persistent reservations survive.
+    /// LOGICAL UNIT RESET received on <paramref name="from"/> (SAM-5 7.8, ctl-ha.md §8.6): clears the SCSI-2
+    /// reservation and sets 29/00 for every I_T nexus on both nodes, the requester included (CTL
+    /// <c>ctl_do_lun_reset</c> calls <c>ctl_est_ua_all(lun, -1, …)</c>). Persistent reservations survive.
     /// </summary>
-    public void LunReset(Nexus from)
-    {
-        ArgumentNullException.ThrowIfNull(from);
-        _scsi2Holder = null;
-        EstablishForAll(UaCode.LunReset, except: from, node: null);
-    }
+    public void LunReset(Nexus from) => Reset(from, UaCode.LunReset);
 
-    /// <summary>TARGET RESET from <paramref name="from"/> (§8.6): a LUN reset with 29/03 instead of 29/00.</summary>
-    public void TargetReset(Nexus from)
-    {
-        ArgumentNullException.ThrowIfNull(from);
-        _scsi2Holder = null;
-        EstablishForAll(UaCode.TargetReset, except: from, node: null);
-    }
+    /// <summary>TARGET RESET received on <paramref name="from"/> (§8.6): a LUN reset with 29/03 instead of 29/00.</summary>
+    public void TargetReset(Nexus from) => Reset(from, UaCode.TargetReset);
 
     /// <summary>BUS RESET (CTL's TARGET/BUS RESET TMF pair, §8.6): a LUN reset with 29/02.</summary>
-    public void BusReset(Nexus from)
+    public void BusReset(Nexus from) => Reset(from, UaCode.BusReset);
+
+    private void Reset(Nexus from, UaCode code)
     {
         ArgumentNullException.ThrowIfNull(from);
         _scsi2Holder = null;
-        EstablishForAll(UaCode.BusReset, except: from, node: null);
+        EstablishForAll(code, except: null, node: null);
     }
 
     /// <summary>I_T nexus loss or I_T NEXUS RESET (SAM-5 6.3.4, §8.6): releases its SCSI-2 reservation, UA 29/07 for it.</summary>
