@@ -373,9 +373,16 @@ public sealed class InitiatorAgainstTargetTests(TargetFixture target, ITestOutpu
         await session.TestUnitReadyAsync(Lun, cts.Token);
         var result = await RandomIoLoad.RunAsync(session, Lun, blockSize: 4096, queueDepth: 4, readFraction: 0.5,
             maxOperations: 300, duration: TimeSpan.FromSeconds(20), cts.Token);
+        output.WriteLine(result.ToString());
         Assert.Equal(300, result.Operations);
         Assert.Equal(0, result.NotGood);
         Assert.True(result.Iops > 0);
+
+        var timed = await RandomIoLoad.RunAsync(session, Lun, blockSize: 4096, queueDepth: 8, readFraction: 0.7,
+            maxOperations: 1_000_000, duration: TimeSpan.FromSeconds(2), cts.Token);
+        output.WriteLine("time-bounded: " + timed);
+        Assert.True(timed.Operations is > 0 and < 1_000_000);
+        Assert.True(timed.Elapsed < TimeSpan.FromSeconds(10));
     }
 
     [Fact(Timeout = TestTimeoutMs)]

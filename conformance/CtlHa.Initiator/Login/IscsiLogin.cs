@@ -89,7 +89,10 @@ public static class IscsiLogin
 
         private readonly Dictionary<string, string> _targetKeys = new(StringComparer.Ordinal);
         private uint _expStatSN;
-        private ushort _tsih = tsih;
+        // Requests keep the caller's TSIH for the whole login (0 for a new session, RFC 7143 §11.12.6);
+        // the target's TSIH, set in its final response, is the result.
+        private readonly ushort _requestTsih = tsih;
+        private ushort _resultTsih;
         private uint _expCmdSN;
         private uint _maxCmdSN;
 
@@ -99,7 +102,7 @@ public static class IscsiLogin
             var parameters = await OperationalStageAsync(ct);
             connection.Digests = new DigestSettings(parameters.HeaderDigest, parameters.DataDigest);
             connection.MaxRecvDataSegmentLength = parameters.InitiatorMaxRecvDataSegmentLength;
-            return new LoginResult(isid, _tsih, options.Cid, cmdSN, _expStatSN, _expCmdSN, _maxCmdSN, parameters);
+            return new LoginResult(isid, _resultTsih != 0 ? _resultTsih : _requestTsih, options.Cid, cmdSN, _expStatSN, _expCmdSN, _maxCmdSN, parameters);
         }
 
         private async Task SecurityStageAsync(CancellationToken ct)
@@ -311,7 +314,7 @@ public static class IscsiLogin
             }
 
             var received = new List<KeyValuePair<string, string>>();
-            var pdu = BuildRequest(isid, _tsih, LoginItt, options.Cid, cmdSN, _expStatSN, transit, false, csg, nsg, text);
+            var pdu = BuildRequest(isid, _requestTsih, LoginItt, options.Cid, cmdSN, _expStatSN, transit, false, csg, nsg, text);
             while (true)
             {
                 await connection.SendAsync(pdu, ct);
@@ -348,7 +351,7 @@ public static class IscsiLogin
                 var responseTsih = (ushort)(response.Lun & 0xFFFF);
                 if (responseTsih != 0)
                 {
-                    _tsih = responseTsih;
+                    _resultTsih = responseTsih;
                 }
 
                 var decoded = TextParameters.Decode(response.Data.Span);
@@ -364,7 +367,7 @@ public static class IscsiLogin
                 if (targetContinue)
                 {
                     // RFC 7143 §11.13.3: the target has more text; ask for it with an empty request, T=0.
-                    pdu = BuildRequest(isid, _tsih, LoginItt, options.Cid, cmdSN, _expStatSN, false, false, csg, nsg, ReadOnlyMemory<byte>.Empty);
+                    pdu = BuildRequest(isid, _requestTsih, LoginItt, options.Cid, cmdSN, _expStatSN, false, false, csg, nsg, ReadOnlyMemory<byte>.Empty);
                     continue;
                 }
 
