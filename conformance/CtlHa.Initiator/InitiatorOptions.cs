@@ -33,6 +33,9 @@ public sealed record InitiatorOptions
     /// </summary>
     public ulong? Isid { get; init; }
 
+    /// <summary>CmdSN of the login request and so of the first command (RFC 7143 §4.2.2.1); set near 2^32 to test wrap-around.</summary>
+    public uint InitialCmdSN { get; init; } = 1;
+
     /// <summary>Connection ID sent at login (RFC 7143 §11.12.7).</summary>
     public ushort Cid { get; init; }
 

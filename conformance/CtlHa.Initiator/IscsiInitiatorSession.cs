@@ -141,7 +141,7 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
         try
         {
             var isid = options.Isid ?? InitiatorOptions.RandomIsid();
-            var login = await IscsiLogin.LoginAsync(connection, options, type, targetName, isid, tsih: 0, initialCmdSN: 1, cancellationToken);
+            var login = await IscsiLogin.LoginAsync(connection, options, type, targetName, isid, tsih: 0, options.InitialCmdSN, cancellationToken);
             var session = new IscsiInitiatorSession(connection, options, login, targetName, host, port);
             session._dispatch = Task.Run(session.DispatchLoopAsync, CancellationToken.None);
             Log.SessionEstablished(session._logger, targetName ?? "(discovery)", isid, login.Tsih);
@@ -298,9 +298,10 @@ public sealed partial class IscsiInitiatorSession : IAsyncDisposable
         _breakCause = cause;
         var endedByLogout = State is SessionState.LoggingOut or SessionState.LoggedOut;
         Volatile.Write(ref _state, (int)(endedByLogout ? SessionState.LoggedOut : SessionState.Broken));
-        if (!endedByLogout && cause is not IscsiConnectionLostException)
+        if (!endedByLogout && (cause is not IscsiConnectionLostException || cause.InnerException is IscsiProtocolException or IscsiDigestException))
         {
-            Log.SessionBroken(_logger, cause.Message);
+            // A transport end is expected and not logged; a protocol or digest failure is the target's fault and is.
+            Log.SessionBroken(_logger, cause.InnerException?.Message ?? cause.Message);
         }
 
         var lost = cause as IscsiConnectionLostException ?? new IscsiConnectionLostException(cause.Message, cause);

@@ -77,6 +77,42 @@ public sealed class SessionLoopbackTests
     }
 
     [Fact(Timeout = TestTimeoutMs)]
+    public async Task CmdSN_wraps_past_two_to_the_32_within_the_window()
+    {
+        using var cts = new CancellationTokenSource(TestTimeoutMs);
+        var (target, session) = await StartAsync(cts.Token, Options() with { InitialCmdSN = 0xFFFF_FFFE }, window: 4);
+        await using var _ = target;
+        await using var __ = session;
+        Assert.Equal(0xFFFF_FFFEu, session.SequenceNumbers.CmdSN);
+        Assert.Equal(0x0000_0001u, session.SequenceNumbers.MaxCmdSN);
+
+        var commands = Enumerable.Range(0, 4).Select(_ => session.TestUnitReadyAsync(0, cts.Token)).ToArray();
+        var received = new List<IscsiPdu>();
+        for (var i = 0; i < 4; i++)
+        {
+            received.Add(await target.ReceiveAsync(cts.Token));
+        }
+
+        Assert.Equal(new uint[] { 0xFFFF_FFFE, 0xFFFF_FFFF, 0, 1 }, received.Select(p => p.CmdSN).Order(Comparer<uint>.Create((a, b) =>
+            Serial.Less(a, b) ? -1 : Serial.Greater(a, b) ? 1 : 0)).ToArray());
+        var fifth = session.TestUnitReadyAsync(0, cts.Token);
+        Assert.Null(await target.TryReceiveAsync(TimeSpan.FromMilliseconds(200), cts.Token));
+
+        foreach (var command in received)
+        {
+            target.ExpCmdSN++;
+            await target.SendAsync(target.Stamp(Response(command, ScsiStatus.Good)), cts.Token);
+        }
+
+        Assert.All(await Task.WhenAll(commands), r => Assert.True(r.IsGood));
+        var last = await target.ReceiveAsync(cts.Token);
+        Assert.Equal(2u, last.CmdSN);
+        target.ExpCmdSN++;
+        await target.SendAsync(target.Stamp(Response(last, ScsiStatus.Good)), cts.Token);
+        Assert.True((await fifth).IsGood);
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
     public async Task Data_In_with_status_collapse_reports_data_and_underflow()
     {
         using var cts = new CancellationTokenSource(TestTimeoutMs);
