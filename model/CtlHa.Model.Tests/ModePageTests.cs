@@ -104,6 +104,17 @@ public sealed class ModePageTests
     }
 
     [Fact]
+    public void Mode_select_with_the_PS_bit_set_is_rejected_at_the_page_code_byte_CTL_ctl_do_mode_select()
+    {
+        var m = Settled();
+        var caching = m.CurrentModePage(ModePages.Caching);
+        caching[0] |= 0x80;
+        var r = SelectPage(m, A, caching);
+        AssertCheck(r, 0x05, 0x26, 0x00);
+        Assert.Equal(FieldPointer.Parameter(4, 7), r.DecodedSense!.Pointer);
+    }
+
+    [Fact]
     public void Mode_select_length_errors_ctl_ha_13_2()
     {
         var m = Settled();
@@ -131,7 +142,9 @@ public sealed class ModePageTests
         var control = m.CurrentModePage(ModePages.Control);
         control[4] |= 0x08;
         SelectPage(m, A, control);
-        AssertCheck(m.Execute(A, Cdb.ModeSelect6(4, rtd: true), new byte[4]), 0x05, 0x24, 0x00);
+        var r = m.Execute(A, Cdb.ModeSelect6(4, rtd: true), new byte[4]);
+        AssertCheck(r, 0x05, 0x24, 0x00);
+        Assert.Null(r.DecodedSense!.Pointer);
         AssertGood(m.Execute(A, Cdb.ModeSelect6(0, rtd: true)));
         Assert.False(m.SoftwareWriteProtect);
     }

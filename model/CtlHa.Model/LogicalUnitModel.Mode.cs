@@ -105,14 +105,14 @@ public sealed partial class LogicalUnitModel
     private ModelResult ModeSelect(Nexus nexus, ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> dataOut)
     {
         var ten = cdb[0] == 0x55;
-        var lengthField = ten ? 7 : 4;
         var paramLen = ten ? (int)Be(cdb, 7, 2) : cdb[4];
         if ((cdb[1] & 0x02) != 0)
         {
             // RTD: restore every page to its default; the length must be 0.
             if (paramLen != 0)
             {
-                return Check(Senses.InvalidFieldInCdb(lengthField));
+                // CTL ctl_mode_select: 05/24/00 without a sense-key specific field.
+                return Check(new SenseCondition(Senses.IllegalRequest, 0x24, 0x00));
             }
 
             foreach (var id in ModePages.All)
@@ -175,10 +175,12 @@ public sealed partial class LogicalUnitModel
                 return Check(Senses.ParameterListLengthError);
             }
 
+            // Like CTL, the header takes part in the comparison: its changeable mask is the page code and
+            // length themselves, so a PS bit set in MODE SELECT (reserved there) is rejected at byte 0.
             var current = _modePages[id];
             var mask = ModePages.Changeable(id);
             var updated = (byte[])current.Clone();
-            for (var i = hdr; i < current.Length; i++)
+            for (var i = 0; i < current.Length; i++)
             {
                 var wanted = p[offset + i];
                 var illegal = (wanted ^ current[i]) & ~mask[i];
