@@ -170,6 +170,23 @@ public sealed partial class InterlinkLink
                     {
                         // Reconfigured (handled below) or stopped (loop ends).
                     }
+                    catch (Exception ex) when (ex is SocketException or IOException)
+                    {
+                        // E.g. the listen address cannot be bound (yet): keep trying, slowly, like CTL.
+                        LogLinkLoopFailed(_logger, ex.Message);
+                        try
+                        {
+                            await DelayAsync(_options.BackoffMax, epoch.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                        }
+
+                        if (!epoch.IsCancellationRequested)
+                        {
+                            continue;
+                        }
+                    }
                 }
 
                 if (cancellationToken.IsCancellationRequested)
@@ -269,9 +286,10 @@ public sealed partial class InterlinkLink
                 timeout.CancelAfter(_options.HandshakeTimeout);
                 await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
             {
                 socket.Dispose();
+                cancellationToken.ThrowIfCancellationRequested();
                 LogConnectFailed(_logger, endPoint.ToString(), ex.Message);
                 Transition(InterlinkTrigger.TcpFailed, InterlinkPhase.BackingOff);
                 await DelayAsync(Backoff(failures++), cancellationToken).ConfigureAwait(false);
@@ -426,6 +444,9 @@ public sealed partial class InterlinkLink
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Interlink peer setting changed from {Old} to {New}")]
     private static partial void LogReconfigured(ILogger logger, string old, string @new);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Interlink cannot run its socket: {Reason}; retrying")]
+    private static partial void LogLinkLoopFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Interlink handler failed")]
     internal static partial void LogHandlerFailed(ILogger logger, Exception exception);
