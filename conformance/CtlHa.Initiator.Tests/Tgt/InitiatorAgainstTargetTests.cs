@@ -304,12 +304,13 @@ public sealed class InitiatorAgainstTargetTests(TargetFixture target, ITestOutpu
         await using var b = await ConnectAsync(cts.Token, Options("shared") with { Isid = 0x8000_0000_0A02 });
         await a.ClearUnitAttentionsAsync(Lun, cts.Token);
         await b.ClearUnitAttentionsAsync(Lun, cts.Token);
+        var blockLength = (int)await BlockLengthAsync(a, cts.Token);
         var reserve = await a.Reserve6Async(Lun, cts.Token);
         Assert.True(reserve.IsGood, reserve.ToString());
         try
         {
             var blocked = await b.TestUnitReadyAsync(Lun, cts.Token);
-            var blockedRead = await b.Read10Async(Lun, 0, 1, 512, cts.Token);
+            var blockedRead = await b.Read10Async(Lun, 0, 1, blockLength, cts.Token);
             Assert.Equal(ScsiStatus.ReservationConflict, blockedRead.Status);
             Assert.NotEqual(ScsiStatus.CheckCondition, blocked.Status);
         }
@@ -318,7 +319,7 @@ public sealed class InitiatorAgainstTargetTests(TargetFixture target, ITestOutpu
             Assert.True((await a.Release6Async(Lun, cts.Token)).IsGood);
         }
 
-        Assert.True((await b.Read10Async(Lun, 0, 1, 512, cts.Token)).IsGood);
+        Assert.True((await b.Read10Async(Lun, 0, 1, blockLength, cts.Token)).IsGood);
     }
 
     [Fact(Timeout = TestTimeoutMs)]
