@@ -66,6 +66,15 @@ public sealed class PersistentReservationTests
     }
 
     [Fact]
+    public void APTPL_is_ignored_outside_the_register_actions_and_checked_after_the_key_SPC5_6_17_3()
+    {
+        var m = Settled();
+        Register(m, A, 0xA);
+        AssertGood(m.Execute(A, Cdb.PrOut(0x01, PrType.WriteExclusive), Cdb.PrOutParameters(0xA, 0, 0x01)));
+        AssertConflict(m.Execute(A, Cdb.PrOut(0x00), Cdb.PrOutParameters(0xB, 0x1, 0x01)));
+    }
+
+    [Fact]
     public void Write_exclusive_lets_others_read_but_not_write_SPC5_5_14_1_table()
     {
         var m = Settled();

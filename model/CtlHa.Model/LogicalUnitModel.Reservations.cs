@@ -202,7 +202,8 @@ public sealed partial class LogicalUnitModel
     /// <summary>
     /// PERSISTENT RESERVE OUT, SPC-5 6.17. CDB [1] service action, [2] SCOPE | TYPE, [5..8] PARAMETER LIST LENGTH
     /// (must be 24: 05/24/00 at byte 5). Parameter list: [0..7] RESERVATION KEY, [8..15] SERVICE ACTION
-    /// RESERVATION KEY, [20] SPEC_I_PT 08h | ALL_TG_PT 04h | APTPL 01h (all rejected: 05/26/00 at byte 20).
+    /// RESERVATION KEY, [20] SPEC_I_PT 08h | ALL_TG_PT 04h | APTPL 01h (rejected for the REGISTER actions:
+    /// 05/26/00 at byte 20, bit 0 for APTPL, else 2 for ALL_TG_PT, else 3, in CTL's precedence).
     /// </summary>
     private ModelResult PersistentReserveOut(Nexus nexus, int serviceAction, ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> dataOut)
     {
@@ -228,22 +229,6 @@ public sealed partial class LogicalUnitModel
         }
 
         var p = Slice(dataOut, 0, 24);
-        var flags = p[20];
-        if ((flags & 0x01) != 0)
-        {
-            return Check(Senses.InvalidFieldInParameterList(20, 0)); // APTPL: persist through power loss unsupported
-        }
-
-        if ((flags & 0x04) != 0)
-        {
-            return Check(Senses.InvalidFieldInParameterList(20, 2)); // ALL_TG_PT
-        }
-
-        if ((flags & 0x08) != 0)
-        {
-            return Check(Senses.InvalidFieldInParameterList(20, 3)); // SPEC_I_PT
-        }
-
         var key = Be(p, 0, 8);
         var saKey = Be(p, 8, 8);
         var current = KeyOf(nexus);
@@ -259,6 +244,15 @@ public sealed partial class LogicalUnitModel
         if (!keyOk)
         {
             return new ModelResult(ScsiStatus.ReservationConflict, [], []);
+        }
+
+        // SPC-5 6.17.3: APTPL, ALL_TG_PT and SPEC_I_PT only mean something to the REGISTER actions (ignored
+        // otherwise); CTL supports none of them and checks them after the key, as here.
+        var flags = p[20];
+        if (serviceAction is 0x00 or 0x06 && (flags & 0x0D) != 0)
+        {
+            var bit = (flags & 0x01) != 0 ? 0 : (flags & 0x04) != 0 ? 2 : 3;
+            return Check(Senses.InvalidFieldInParameterList(20, bit));
         }
 
         return serviceAction switch
