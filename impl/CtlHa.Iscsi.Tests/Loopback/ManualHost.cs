@@ -19,16 +19,17 @@ public sealed class ManualHost
         }
         int seconds = int.TryParse(Environment.GetEnvironmentVariable("CTLHA_ISCSI_HOST_SECONDS"), out int s) ? s : 120;
         int blocks = int.TryParse(Environment.GetEnvironmentVariable("CTLHA_ISCSI_HOST_BLOCKS"), out int b) ? b : 32768;
-        await using RunningTarget target = await RunningTarget.StartAsync(
-            o => new IscsiTargetOptions
+        Func<IscsiTargetOptions, IscsiTargetOptions> configure = o => new IscsiTargetOptions
             {
                 Portals = [new IPEndPoint(IPAddress.Loopback, port)],
                 Targets = o.Targets,
                 NopInInterval = TimeSpan.FromSeconds(10),
                 Chap = Environment.GetEnvironmentVariable("CTLHA_ISCSI_HOST_CHAP") is { } chap
                     ? new ChapOptions("user", chap, "target", chap + "-mutual") : null,
-            },
-            new RamDiskTarget(blocks));
+            };
+        await using RunningTarget target = Environment.GetEnvironmentVariable("CTLHA_ISCSI_HOST_ENGINE") == "1"
+            ? await RunningTarget.StartWithEngineAsync(configure, (long)blocks * 512)
+            : await RunningTarget.StartAsync(configure, new RamDiskTarget(blocks));
         string logPath = Environment.GetEnvironmentVariable("CTLHA_ISCSI_HOST_LOG") ?? "/tmp/ctlha-iscsi-host.log";
         var gate = new Lock();
         target.Logs.Sink = line =>

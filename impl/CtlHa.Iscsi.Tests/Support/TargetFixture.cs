@@ -35,7 +35,20 @@ public sealed class RunningTarget : IAsyncDisposable
 
     public string Url(int lun = 0) => $"iscsi://127.0.0.1:{Port}/{TargetName}/{lun}";
 
-    public static async Task<RunningTarget> StartAsync(Func<IscsiTargetOptions, IscsiTargetOptions>? configure = null, RamDiskTarget? disk = null)
+    /// <summary>Starts the frontend in front of the real engine (CtlHa.Scsi) with one RAM-backed LUN.</summary>
+    public static Task<RunningTarget> StartWithEngineAsync(Func<IscsiTargetOptions, IscsiTargetOptions>? configure = null, long lunBytes = 64L << 20)
+    {
+        var logs = new TestLoggerFactory();
+        var lun = new CtlHa.Scsi.LogicalUnit(0, new CtlHa.Scsi.Backends.MemoryBackend(lunBytes), new CtlHa.Scsi.LogicalUnitOptions { Serial = "lun0" });
+        var engine = new CtlHa.Scsi.ScsiEngine([lun], new CtlHa.Scsi.ScsiEngineOptions(), logs);
+        return StartAsync(configure, target: engine, logs: logs);
+    }
+
+    public static async Task<RunningTarget> StartAsync(
+        Func<IscsiTargetOptions, IscsiTargetOptions>? configure = null,
+        RamDiskTarget? disk = null,
+        CtlHa.Core.IScsiTarget? target = null,
+        TestLoggerFactory? logs = null)
     {
         var options = new IscsiTargetOptions
         {
@@ -45,8 +58,8 @@ public sealed class RunningTarget : IAsyncDisposable
         };
         options = configure?.Invoke(options) ?? options;
         disk ??= new RamDiskTarget();
-        var logs = new TestLoggerFactory();
-        var server = new IscsiTargetServer(options, disk, logs);
+        logs ??= new TestLoggerFactory();
+        var server = new IscsiTargetServer(options, target ?? disk, logs);
         var cts = new CancellationTokenSource();
         Task run = server.RunAsync(cts.Token);
         await server.Started.WaitAsync(TimeSpan.FromSeconds(5));
