@@ -85,6 +85,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                 },
                 _engine,
                 _loggerFactory);
+            var interlinkOptions = BuildInterlinkOptions(_settings);
             var iscsiRun = _iscsi.RunAsync(cancellationToken);
             await Task.WhenAny(_iscsi.Started, iscsiRun);
             if (iscsiRun.IsCompleted)
@@ -103,9 +104,10 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                     throw new SettingsException($"--control {controlEp}: {e.Message}");
                 }
             }
+            var linkRun = interlinkOptions is null ? Task.CompletedTask : StartInterlinkAsync(interlinkOptions, new LinkOnlyHandler(), cancellationToken);
             Log.Serving(_logger, _settings.Name, string.Join(", ", Portals), _settings.Target, luns.Count);
             _started.TrySetResult();
-            await iscsiRun;
+            await Task.WhenAll(iscsiRun, linkRun);
         }
         catch (Exception e)
         {
@@ -140,7 +142,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
             _settings.Name,
             _settings.HaId,
             _settings.Mode.ToString().ToLowerInvariant(),
-            new LinkStatus("offline", _settings.Peer?.ToString(), null, null),
+            GetLinkStatus(),
             luns,
             Portals.Select(p => p.ToString()).ToList(),
             _engine?.Nexuses.Count() ?? 0);
