@@ -9,8 +9,9 @@ public sealed partial class LogicalUnitModel
     // Peripheral device type 00h: direct access block device.
     private const byte DirectAccess = 0x00;
 
-    // Version descriptors (SPC-5 table "Version descriptor values"): SAM-5, SPC-5, SBC-4, iSCSI (no version).
-    private static readonly ushort[] VersionDescriptors = [0x00A0, 0x05C0, 0x0600, 0x0960];
+    // Version descriptors (SPC-5 table "Version descriptor values"), in CTL's order for an iSCSI port:
+    // SAM-6, SPC-5, iSCSI, SBC-4 (no version claimed).
+    private static readonly ushort[] VersionDescriptors = [0x00C0, 0x05C0, 0x0960, 0x0600];
 
     /// <summary>
     /// INQUIRY, SPC-5 6.7. CDB [1] EVPD 01h [2] PAGE CODE [3..4] ALLOCATION LENGTH. EVPD = 0 with a page code → 05/24/00.
