@@ -52,10 +52,7 @@ public sealed class LogicalUnitMachine : Machine<LogicalUnitModel, LuState>
         {
             var got = op.Apply(actual);
             var expected = model.Expected;
-            var same = got is null
-                ? expected is null
-                : expected is not null && got.Status == expected.Status && got.Sense.AsSpan().SequenceEqual(expected.Sense)
-                    && got.DataIn.AsSpan().SequenceEqual(expected.DataIn);
+            var same = got is null ? expected is null : expected is not null && got.SameAs(expected, senseDecoded: true);
             return same.Label($"{op}: expected {expected}, got {got}");
         }
 

@@ -25,6 +25,17 @@ public sealed class SenseTests
     }
 
     [Fact]
+    public void SameAs_compares_bytes_or_decoded_sense()
+    {
+        var fixedForm = new ModelResult(ScsiStatus.CheckCondition, SenseBuilder.Fixed(Senses.LbaOutOfRange(9)), []);
+        var descriptorForm = new ModelResult(ScsiStatus.CheckCondition, SenseBuilder.Descriptor(Senses.LbaOutOfRange(9)), []);
+        Assert.True(fixedForm.SameAs(new ModelResult(ScsiStatus.CheckCondition, SenseBuilder.Fixed(Senses.LbaOutOfRange(9)), [])));
+        Assert.False(fixedForm.SameAs(descriptorForm));
+        Assert.False(fixedForm.SameAs(descriptorForm, senseDecoded: true)); // the format differs
+        Assert.True(ModelResult.Good([1, 2]).SameAs(ModelResult.Good([1, 2])));
+    }
+
+    [Fact]
     public void Fixed_format_leaves_VALID_clear_when_INFORMATION_does_not_fit_SPC5_4_4_3()
     {
         var s = SenseBuilder.Fixed(new SenseCondition(0x05, 0x21, 0x00, 0x1_0000_0000));

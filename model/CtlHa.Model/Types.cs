@@ -46,6 +46,22 @@ public sealed record ModelResult(byte Status, byte[] Sense, byte[] DataIn, bool 
 
     public static ModelResult Unmodeled { get; } = new(ScsiStatus.Good, [], [], Modeled: false);
 
+    /// <summary>
+    /// Byte-for-byte equality of status, sense and data-in (record equality compares the arrays by reference).
+    /// With <paramref name="senseDecoded"/>, sense is compared decoded (format, key, ASC/ASCQ, INFORMATION,
+    /// field pointer), which ignores descriptor order and padding.
+    /// </summary>
+    public bool SameAs(ModelResult other, bool senseDecoded = false)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (Status != other.Status || !DataIn.AsSpan().SequenceEqual(other.DataIn))
+        {
+            return false;
+        }
+
+        return senseDecoded ? Equals(DecodedSense, other.DecodedSense) : Sense.AsSpan().SequenceEqual(other.Sense);
+    }
+
     /// <summary>The decoded sense (key/ASC/ASCQ/INFORMATION/SKS), or null when there is none.</summary>
     public SenseInfo? DecodedSense => Sense.Length == 0 ? null : SenseInfo.Decode(Sense);
 
