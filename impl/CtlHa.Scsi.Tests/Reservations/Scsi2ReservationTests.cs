@@ -55,6 +55,15 @@ public sealed class Scsi2ReservationTests
     }
 
     [Fact]
+    public void The_scsi2_holder_can_release_even_after_registering_a_persistent_key()
+    {
+        Assert.Equal(ScsiStatus.Good, _lu.Reserve(I1, Reserve6).Status);
+        AssertGood(_lu.Register(I1, 1));
+        Assert.Equal(ScsiStatus.Good, _lu.Release(I1, Release6).Status);
+        Assert.False(_lu.Scsi2.IsReserved);
+    }
+
+    [Fact]
     public void With_CRH_the_persistent_holder_gets_good_without_a_scsi2_reservation()
     {
         AssertGood(_lu.Register(I1, 1));

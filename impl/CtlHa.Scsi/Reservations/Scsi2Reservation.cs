@@ -74,7 +74,8 @@ public sealed class Scsi2Reservation
 
     /// <summary>
     /// RELEASE(6) (17h) / RELEASE(10) (57h): the holder releases; anyone else gets GOOD with no effect (SPC-2 §7.17).
-    /// With persistent registrations present, CRH = 1 rules as for RESERVE.
+    /// With persistent registrations present, CRH = 1 rules as for RESERVE, except that the SCSI-2 holder itself can
+    /// always give its reservation back (otherwise a holder that then registered could only lose it by a reset).
     /// </summary>
     public ScsiOutcome Release(PrNexus nexus, ReadOnlySpan<byte> cdb, PersistentReservationState persistent)
     {
@@ -82,22 +83,19 @@ public sealed class Scsi2Reservation
         {
             return ScsiOutcome.Check(PrAsc.InvalidFieldInCdb(1, (cdb[1] & 0x10) != 0 ? 4 : 1));
         }
-        if (persistent.CompatibleReservationHandlingApplies(nexus))
-        {
-            return ScsiOutcome.Good;
-        }
-        if (persistent.HasRegistrations)
-        {
-            return new ScsiOutcome(ScsiStatus.ReservationConflict);
-        }
         lock (_lock)
         {
             if (_holder == nexus)
             {
                 _holder = null;
+                return ScsiOutcome.Good;
             }
+        }
+        if (persistent.CompatibleReservationHandlingApplies(nexus))
+        {
             return ScsiOutcome.Good;
         }
+        return persistent.HasRegistrations ? new ScsiOutcome(ScsiStatus.ReservationConflict) : ScsiOutcome.Good;
     }
 
     /// <summary>LOGICAL UNIT RESET or target reset (SAM-5 §6.3.2, §6.3.3).</summary>
