@@ -175,6 +175,31 @@ public sealed class ModelProperties
         return copy;
     }
 
+    /// <summary>
+    /// ctl-ha.md §5.5: with the link up and each node knowing the other's role, RTPG (both formats) and standard
+    /// INQUIRY answer the same on both nodes, whatever the roles and mode.
+    /// </summary>
+    [Property(MaxTest = 100)]
+    public Property Rtpg_and_inquiry_are_identical_on_both_nodes_while_the_link_is_up() =>
+        Prop.ForAll(
+            (from mode in Gen.Elements(CtlHa.Spec.HaMode.Standby, CtlHa.Spec.HaMode.Shared, CtlHa.Spec.HaMode.Proxy)
+             from r1 in Gen.Elements(CtlHa.Spec.HaRole.Primary, CtlHa.Spec.HaRole.Secondary)
+             from r2 in Gen.Elements(CtlHa.Spec.HaRole.Primary, CtlHa.Spec.HaRole.Secondary)
+             from pdf in Gen.Elements(0, 1)
+             select (mode, r1, r2, pdf)).ToArbitrary(),
+            t =>
+            {
+                var config = new LunConfig(BlockCount: 64)
+                {
+                    Node1View = new CtlHa.Spec.LunHaView(1, t.r1, t.r2 == CtlHa.Spec.HaRole.Primary, CtlHa.Spec.LinkState.Online, t.mode),
+                    Node2View = new CtlHa.Spec.LunHaView(2, t.r2, t.r1 == CtlHa.Spec.HaRole.Primary, CtlHa.Spec.LinkState.Online, t.mode),
+                };
+                var m = Settled(config);
+                var rtpgSame = m.Execute(A, Cdb.Rtpg(t.pdf)).SameAs(m.Execute(C, Cdb.Rtpg(t.pdf)));
+                var inquirySame = m.Execute(A, Cdb.Inquiry()).SameAs(m.Execute(C, Cdb.Inquiry()));
+                return (rtpgSame && inquirySame).Label($"rtpg same={rtpgSame}, inquiry same={inquirySame}");
+            });
+
     /// <summary>SPC-5 5.14: at most one holder-type reservation; all-registrants reservations have registrants.</summary>
     [Property(MaxTest = 200)]
     public Property Reservation_state_stays_consistent() =>
