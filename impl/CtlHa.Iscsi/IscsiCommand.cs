@@ -12,8 +12,8 @@ internal sealed class IscsiCommand : IScsiDataChannel
 {
     private readonly IscsiConnection _connection;
     private readonly Lock _lock = new();
-    private readonly AsyncSignal _dataOutSignal = new();
-    private readonly AsyncSignal _dataInSignal = new();
+    private AsyncSignal? _dataOutSignal;
+    private AsyncSignal? _dataInSignal;
     private byte[]? _buffer;
     private int _received;
     private long _waitingFor = -1;
@@ -82,6 +82,9 @@ internal sealed class IscsiCommand : IScsiDataChannel
 
     public bool StatusSent { get; set; }
 
+    /// <summary>Non-immediate commands hold a CmdSN window slot until their status is on its way.</summary>
+    public bool HoldsSlot { get; init; }
+
     public ValueTask ReceiveDataOutAsync(Memory<byte> destination, uint bufferOffset, CancellationToken cancellationToken)
     {
         long end = (long)bufferOffset + destination.Length;
@@ -100,6 +103,7 @@ internal sealed class IscsiCommand : IScsiDataChannel
                 return default;
             }
             _waitingFor = needed;
+            _dataOutSignal ??= new AsyncSignal();
             wait = _dataOutSignal.Arm();
         }
         return WaitThenCopyAsync(wait, destination, bufferOffset, cancellationToken);
@@ -146,6 +150,7 @@ internal sealed class IscsiCommand : IScsiDataChannel
                 return ValueTask.FromException(new OperationCanceledException("the command's transport is gone", _failure));
             }
             _dataInArmed = true;
+            _dataInSignal ??= new AsyncSignal();
             return _dataInSignal.Arm();
         }
     }
@@ -157,7 +162,7 @@ internal sealed class IscsiCommand : IScsiDataChannel
             if (_dataInArmed)
             {
                 _dataInArmed = false;
-                _dataInSignal.Set();
+                _dataInSignal!.Set();
             }
         }
     }
@@ -199,7 +204,7 @@ internal sealed class IscsiCommand : IScsiDataChannel
             if (_waitingFor >= 0 && _received >= _waitingFor)
             {
                 _waitingFor = -1;
-                _dataOutSignal.Set();
+                _dataOutSignal!.Set();
             }
             return null;
         }
@@ -214,12 +219,12 @@ internal sealed class IscsiCommand : IScsiDataChannel
             if (_waitingFor >= 0)
             {
                 _waitingFor = -1;
-                _dataOutSignal.Fail(exception);
+                _dataOutSignal!.Fail(exception);
             }
             if (_dataInArmed)
             {
                 _dataInArmed = false;
-                _dataInSignal.Fail(exception);
+                _dataInSignal!.Fail(exception);
             }
         }
     }

@@ -103,11 +103,17 @@ internal sealed partial class IscsiConnection
         }
         if (violation is not null)
         {
-            session.ReleaseSlot();
+            if (!frame.IsImmediate)
+            {
+                session.ReleaseSlot();
+            }
             throw new IscsiProtocolException(RejectReason.ProtocolError, violation, frame.HeaderCopy, fatal: false);
         }
 
-        var command = new IscsiCommand(this, pdu.Lun, pdu.InitiatorTaskTag, pdu.ExpectedDataTransferLength, pdu.Direction, pdu.CmdSN);
+        var command = new IscsiCommand(this, pdu.Lun, pdu.InitiatorTaskTag, pdu.ExpectedDataTransferLength, pdu.Direction, pdu.CmdSN)
+        {
+            HoldsSlot = !frame.IsImmediate,
+        };
         command.Task = new ScsiTask
         {
             Nexus = session.Nexus!,
@@ -123,7 +129,7 @@ internal sealed partial class IscsiConnection
         {
             if (!_commands.TryAdd(pdu.InitiatorTaskTag, command))
             {
-                session.ReleaseSlot();
+                ReleaseSlot(command);
                 command.Complete();
                 throw new IscsiProtocolException(RejectReason.TaskInProgress, $"Initiator Task Tag 0x{pdu.InitiatorTaskTag:x8} already in use", frame.HeaderCopy, fatal: false);
             }
@@ -134,7 +140,7 @@ internal sealed partial class IscsiConnection
             // The frontend stages write data; refuse transfers it will not buffer (INVALID FIELD IN CDB).
             command.TryFinish();
             ForgetCommand(command);
-            session.ReleaseSlot();
+            ReleaseSlot(command);
             command.Complete();
             SendResponse(command, ScsiOutcome.Check(new Sense(SenseKey.IllegalRequest, 0x24, 0x00)));
             return;
@@ -237,12 +243,20 @@ internal sealed partial class IscsiConnection
         if (sendStatus)
         {
             ForgetCommand(command);
-            Session!.ReleaseSlot();
+            ReleaseSlot(command);
         }
         command.Complete();
         if (sendStatus && (!outcome.IsAborted || outcome.ReportTaskAborted) && State is ConnectionState.FullFeature or ConnectionState.LoggingOut)
         {
             SendResponse(command, outcome);
+        }
+    }
+
+    private void ReleaseSlot(IscsiCommand command)
+    {
+        if (command.HoldsSlot)
+        {
+            Session!.ReleaseSlot();
         }
     }
 
@@ -338,7 +352,7 @@ internal sealed partial class IscsiConnection
             command.StatusSent = true;
             // Status is on its way: free the tag and the CmdSN slot before the PDU carries MaxCmdSN.
             ForgetCommand(command);
-            Session.ReleaseSlot();
+            ReleaseSlot(command);
         }
         ValueTask handedOff = default;
         int position = 0;

@@ -60,15 +60,8 @@ internal sealed class IscsiSession
         if (immediate)
         {
             int distance = unchecked((int)(cmdSN - exp));
-            if (distance < -_window || distance > _window)
-            {
-                return false;
-            }
-            if (occupiesSlot)
-            {
-                Interlocked.Increment(ref _active);
-            }
-            return true;
+            // Immediate commands take no CmdSN slot (counting them would shrink MaxCmdSN under the initiator's feet).
+            return distance >= -_window && distance <= _window;
         }
         if (cmdSN != exp)
         {

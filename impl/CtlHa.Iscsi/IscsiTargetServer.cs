@@ -101,8 +101,15 @@ public sealed class IscsiTargetServer
             {
                 connection.Break(new ConnectionEndedException("target shutting down"));
             }
-            await Task.WhenAll(open.Select(c => c.Closed)).WaitAsync(_options.DrainTimeout + _options.DrainTimeout, CancellationToken.None)
-                .ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(open.Select(c => c.Closed)).WaitAsync(_options.DrainTimeout + _options.DrainTimeout, CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.Warning(_logger, 0, $"{open.Count(c => !c.Closed.IsCompleted)} connections still closing at shutdown");
+            }
         }
     }
 
