@@ -1,0 +1,490 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using CtlHa.Core;
+using CtlHa.Scsi;
+using Microsoft.Extensions.Logging;
+using W = CtlHa.Wire;
+
+namespace CtlHa.Ha;
+
+// The I/O path between the nodes (ctl-ha.md §4.4, §6, §7.2): the originator's forwarded commands, the primary's
+// executions and shadows on behalf of the peer, and the proxy data channel. Handles are counters, never pointers; a
+// message naming a handle this node never issued drops the link, one naming a finished command is answered or ignored.
+public sealed partial class HaNode
+{
+    private readonly ConcurrentDictionary<ulong, Forwarded> _forwarded = new();
+    private readonly ConcurrentDictionary<ulong, PeerExecution> _peerExecutions = new();
+    private readonly ConcurrentDictionary<ulong, ShadowEntry> _shadows = new();
+    private readonly ConcurrentDictionary<ulong, Transfer> _transfers = new();
+    private long _nextOriginatorHandle;
+    private long _nextPrimaryHandle;
+    private long _nextTransferHandle;
+    private long _forwardedCount;
+    private long _peerExecutedCount;
+
+    private static ScsiOutcome Busy => new(ScsiStatus.Busy);
+
+    // ---- originator -------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Forwards a command to the primary peer (§5.3) and returns its outcome: in proxy mode the primary executes it;
+    /// otherwise it is executed here once the primary's queue lets it pass (ReadyToRun). BUSY when the link drops.
+    /// </summary>
+    internal async ValueTask<ScsiOutcome> ForwardAsync(ScsiTask task, int lunId, CancellationToken cancellationToken)
+    {
+        uint index = _directory.IndexOfLocal(task.Nexus);
+        if (!_announced.ContainsKey(index))
+        {
+            await AnnounceInitiatorAsync(task.Nexus, cancellationToken).ConfigureAwait(false);
+        }
+        ulong handle = (ulong)Interlocked.Increment(ref _nextOriginatorHandle);
+        var nexus = NexusDirectory.WireNexus(index, lunId);
+        var forwarded = new Forwarded(handle, task, nexus, cancellationToken);
+        _forwarded[handle] = forwarded;
+        Interlocked.Increment(ref _forwardedCount);
+        try
+        {
+            var direction = (task.Direction & DataDirection.Write) != 0 ? W.DataDirection.Out
+                : (task.Direction & DataDirection.Read) != 0 ? W.DataDirection.In
+                : W.DataDirection.None;
+            uint expected = direction == W.DataDirection.None ? 0 : Math.Min(task.ExpectedDataTransferLength, W.WireLimits.MaxExpectedDataLength);
+            var serialize = new W.Serialize(nexus, task.Tag, (W.TaskAttribute)task.Attribute, 0, task.Cdb.ToArray(), expected, direction, handle);
+            if (!IsLinked || !await SendAsync(serialize, cancellationToken).ConfigureAwait(false))
+            {
+                return Busy;
+            }
+            ForwardResult result;
+            try
+            {
+                result = await forwarded.Done.Task.WaitAsync(_options.ForwardTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return Busy;
+            }
+            if (result.PrimaryHandle == 0)
+            {
+                return result.Outcome;
+            }
+
+            // Standby/shared: the primary ordered it; re-check the gates (§6.1 step 3) and execute here.
+            var view = ViewOf(lunId);
+            var command = _engine.Commands.Lookup(task.Cdb.Span)!;
+            var (action, sense) = HaAlua.Evaluate(view, command.Flags);
+            ScsiOutcome outcome;
+            try
+            {
+                outcome = action == HaGateAction.Reject
+                    ? ScsiOutcome.Check(sense!.Value, _engine.FindLogicalUnit(lunId)!.Mode.DescriptorSense)
+                    : await _engine.ExecuteWithoutUnitAttentionAsync(task, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await SendAsync(new W.FinishIo(nexus, handle, result.PrimaryHandle, W.ScsiWire.Good, [], W.ResidualKind.None, 0), CancellationToken.None).ConfigureAwait(false);
+            }
+            await AfterExecutionAsync(task, lunId, outcome, CancellationToken.None).ConfigureAwait(false);
+            return outcome;
+        }
+        finally
+        {
+            _forwarded.TryRemove(handle, out _);
+            forwarded.Moves.Writer.TryComplete();
+        }
+    }
+
+    private IEnumerable<Forwarded> ForwardedOf(ITNexus nexus, int lunId, uint? tag)
+    {
+        foreach (var f in _forwarded.Values)
+        {
+            if (f.Task.Nexus.Id == nexus.Id && f.Nexus.Lun == (uint)lunId && (tag is null || f.Task.Tag == tag))
+            {
+                yield return f;
+            }
+        }
+    }
+
+    private Forwarded? FindForwarded(ulong handle, string what)
+    {
+        if (_forwarded.TryGetValue(handle, out var f))
+        {
+            return f;
+        }
+        if (handle == 0 || handle > (ulong)Interlocked.Read(ref _nextOriginatorHandle))
+        {
+            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange, $"{what} names originator handle {handle}, never issued");
+        }
+        return null; // finished or given up (BUSY) meanwhile
+    }
+
+    private void OnReadyToRun(W.ReadyToRun m)
+    {
+        if (FindForwarded(m.OriginatorHandle, "ReadyToRun") is { } f)
+        {
+            f.Done.TrySetResult(new ForwardResult(default, m.PrimaryHandle));
+        }
+        else
+        {
+            // Nobody waits any more: release the shadow at once.
+            _ = SendAsync(new W.FinishIo(m.Nexus, m.OriginatorHandle, m.PrimaryHandle, W.ScsiWire.Good, [], W.ResidualKind.None, 0)).AsTask();
+        }
+    }
+
+    private void OnSerializeFailed(W.SerializeFailed m)
+    {
+        FindForwarded(m.OriginatorHandle, "SerializeFailed")?.Done.TrySetResult(new ForwardResult(Decode(m.ScsiStatus, m.Sense, (int)m.Nexus.Lun), 0));
+    }
+
+    private ScsiOutcome Decode(byte status, byte[] sense, int lunId) =>
+        SenseBytes.Decode(status, sense, _engine.FindLogicalUnit(lunId)?.Mode.TaskAbortedStatus ?? false);
+
+    private void OnFinishIo(W.FinishIo m)
+    {
+        if (_options.Mode == HaMode.Proxy)
+        {
+            FindForwarded(m.OriginatorHandle, "FinishIo")?.Done.TrySetResult(new ForwardResult(Decode(m.ScsiStatus, m.Sense, (int)m.Nexus.Lun), 0));
+            return;
+        }
+        if (_shadows.TryRemove(m.PrimaryHandle, out var shadow))
+        {
+            ScsiEngine.ReleaseShadow(shadow);
+        }
+        else if (m.PrimaryHandle > (ulong)Interlocked.Read(ref _nextPrimaryHandle))
+        {
+            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange, $"FinishIo names primary handle {m.PrimaryHandle}, never issued");
+        }
+    }
+
+    /// <summary>§6.3 originator side: queue the segment to the command's own mover so a slow initiator never stalls the link.</summary>
+    private void OnDataMove(W.DataMove m)
+    {
+        if (FindForwarded(m.OriginatorHandle, "DataMove") is { } f && f.Moves.Writer.TryWrite(m))
+        {
+            if (Interlocked.Exchange(ref f.MoverStarted, 1) == 0)
+            {
+                _ = Task.Run(() => MoveAsync(f));
+            }
+            return;
+        }
+        _ = SendAsync(new W.DataMoveDone(m.Nexus, m.OriginatorHandle, m.PrimaryHandle, m.TransferHandle, m.Direction, m.Offset, m.Length,
+            W.ScsiWire.PortStatusAborted, [])).AsTask();
+    }
+
+    private async Task MoveAsync(Forwarded f)
+    {
+        await foreach (var m in f.Moves.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            uint status = W.ScsiWire.PortStatusGood;
+            byte[] data = [];
+            try
+            {
+                if (m.Direction == W.DataDirection.In)
+                {
+                    await f.Task.Channel.SendDataInAsync(m.Data, m.Offset, m.Last, f.CancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    data = new byte[m.Length];
+                    await f.Task.Channel.ReceiveDataOutAsync(data, m.Offset, f.CancellationToken).ConfigureAwait(false);
+                }
+            }
+#pragma warning disable CA1031 // a broken initiator transport is reported to the primary as an aborted transfer
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                status = W.ScsiWire.PortStatusAborted;
+                data = [];
+            }
+            await SendAsync(new W.DataMoveDone(m.Nexus, m.OriginatorHandle, m.PrimaryHandle, m.TransferHandle, m.Direction, m.Offset, m.Length,
+                status, data)).ConfigureAwait(false);
+        }
+    }
+
+    // ---- primary: commands of the peer ------------------------------------------------------------------------
+
+    private void OnSerialize(W.Serialize m)
+    {
+        RequirePeerPort(m.Nexus.TargetPort, "Serialize");
+        uint index = NexusDirectory.Index(m.Nexus.TargetPort, m.Nexus.InitiatorId);
+        if (_directory.RemoteNexus(index) is not { } nexus)
+        {
+            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange, $"Serialize from initiator {index}, never announced");
+        }
+        ulong handle = (ulong)Interlocked.Increment(ref _nextPrimaryHandle);
+        CancellationToken epoch;
+        lock (_lock)
+        {
+            epoch = _epoch.Token;
+        }
+        var task = new ScsiTask
+        {
+            Nexus = nexus,
+            Lun = LunAddress.Encode((int)m.Nexus.Lun),
+            Cdb = m.Cdb,
+            Tag = (uint)m.Tag,
+            Attribute = (TaskAttribute)m.Attribute,
+            ExpectedDataTransferLength = m.ExpectedDataLength,
+            Direction = m.Direction switch
+            {
+                W.DataDirection.In => DataDirection.Read,
+                W.DataDirection.Out => DataDirection.Write,
+                _ => DataDirection.None,
+            },
+            Channel = new RemoteDataChannel(this, m, handle),
+        };
+        Interlocked.Increment(ref _peerExecutedCount);
+        _ = Task.Run(() => _options.Mode == HaMode.Proxy ? ExecuteForPeerAsync(m, handle, task, epoch) : SerializeForPeerAsync(m, handle, task, epoch));
+    }
+
+    /// <summary>§6.2: execute the peer's command here; data moves over the link; status and sense go back in FinishIo.</summary>
+    private async Task ExecuteForPeerAsync(W.Serialize m, ulong handle, ScsiTask task, CancellationToken epoch)
+    {
+        int lunId = (int)m.Nexus.Lun;
+        var execution = new PeerExecution(m, handle);
+        _peerExecutions[handle] = execution;
+        try
+        {
+            ScsiOutcome outcome;
+            if (ViewOf(lunId).LocalRole != HaRole.Primary)
+            {
+                outcome = ScsiOutcome.Check(HaAlua.TransitioningSense);
+                var (st, sn) = SenseBytes.Encode(outcome);
+                await SendAsync(new W.SerializeFailed(m.Nexus, m.OriginatorHandle, handle, st, sn), epoch).ConfigureAwait(false);
+                return;
+            }
+            try
+            {
+                outcome = await _engine.ExecuteWithoutUnitAttentionAsync(task, epoch).ConfigureAwait(false);
+            }
+            catch (HaTransferException ex)
+            {
+                // §6.3: a failed transfer ends the command with 04/44/00, retry count = port status.
+                outcome = ScsiOutcome.Check(new Sense(SenseKey.HardwareError, 0x44, 0x00).WithSks(0x800000u | (ex.PortStatus & 0xFFFF)));
+            }
+            catch (OperationCanceledException) when (epoch.IsCancellationRequested)
+            {
+                return; // the link is gone; the originator answered BUSY
+            }
+            await AfterExecutionAsync(task, lunId, outcome, epoch).ConfigureAwait(false);
+            var (status, sense) = SenseBytes.Encode(outcome);
+            await SendAsync(new W.FinishIo(m.Nexus, m.OriginatorHandle, handle, status, sense, W.ResidualKind.None, 0), epoch).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // a bug in one command must not take the link down
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.PeerCommandFailed(_logger, ex);
+            var (status, sense) = SenseBytes.Encode(ScsiOutcome.Check(new Sense(SenseKey.HardwareError, 0x44, 0x00)));
+            await SendAsync(new W.FinishIo(m.Nexus, m.OriginatorHandle, handle, status, sense, W.ResidualKind.None, 0), epoch).ConfigureAwait(false);
+        }
+        finally
+        {
+            _peerExecutions.TryRemove(handle, out _);
+        }
+    }
+
+    /// <summary>§6.1: place a shadow in this LU's OOA queue; ReadyToRun once it may run, SerializeFailed otherwise.</summary>
+    private async Task SerializeForPeerAsync(W.Serialize m, ulong handle, ScsiTask task, CancellationToken epoch)
+    {
+        try
+        {
+            if (ViewOf((int)m.Nexus.Lun).LocalRole != HaRole.Primary)
+            {
+                var (st, sn) = SenseBytes.Encode(ScsiOutcome.Check(HaAlua.TransitioningSense));
+                await SendAsync(new W.SerializeFailed(m.Nexus, m.OriginatorHandle, handle, st, sn), epoch).ConfigureAwait(false);
+                return;
+            }
+            var (entry, failure) = await _engine.AdmitShadowAsync(task, epoch).ConfigureAwait(false);
+            if (entry is null)
+            {
+                var (st, sn) = SenseBytes.Encode(failure);
+                await SendAsync(new W.SerializeFailed(m.Nexus, m.OriginatorHandle, handle, st, sn), epoch).ConfigureAwait(false);
+                return;
+            }
+            _shadows[handle] = entry;
+            if (epoch.IsCancellationRequested || !await SendAsync(new W.ReadyToRun(m.Nexus, m.OriginatorHandle, handle), epoch).ConfigureAwait(false))
+            {
+                if (_shadows.TryRemove(handle, out var gone))
+                {
+                    ScsiEngine.ReleaseShadow(gone);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (epoch.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void OnDataMoveDone(W.DataMoveDone m)
+    {
+        if (!_transfers.TryRemove(m.TransferHandle, out var transfer))
+        {
+            if (m.TransferHandle > (ulong)Interlocked.Read(ref _nextTransferHandle))
+            {
+                throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange, $"DataMoveDone names transfer {m.TransferHandle}, never issued");
+            }
+            return;
+        }
+        if (m.PrimaryHandle != transfer.PrimaryHandle || m.OriginatorHandle != transfer.OriginatorHandle || m.Direction != transfer.Direction
+            || m.Offset != transfer.Offset || m.Length != transfer.Length)
+        {
+            transfer.Done.TrySetException(new HaTransferException(W.ScsiWire.PortStatusAborted));
+            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange, $"DataMoveDone for transfer {m.TransferHandle} does not match its DataMove");
+        }
+        transfer.Done.TrySetResult(m);
+    }
+
+    internal async ValueTask<W.DataMoveDone> MoveSegmentAsync(W.Serialize origin, ulong primaryHandle, W.DataDirection direction, uint offset, ReadOnlyMemory<byte> data, uint length, bool last, CancellationToken cancellationToken)
+    {
+        ulong transferHandle = (ulong)Interlocked.Increment(ref _nextTransferHandle);
+        var transfer = new Transfer(primaryHandle, origin.OriginatorHandle, direction, offset, length);
+        _transfers[transferHandle] = transfer;
+        try
+        {
+            var move = new W.DataMove(origin.Nexus, origin.OriginatorHandle, primaryHandle, transferHandle, direction, offset, length,
+                direction == W.DataDirection.In ? data.ToArray() : [], last);
+            if (!IsLinked || !await SendAsync(move, cancellationToken).ConfigureAwait(false))
+            {
+                throw new HaTransferException(W.ScsiWire.PortStatusSendFailed);
+            }
+            var done = await transfer.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (done.PortStatus != W.ScsiWire.PortStatusGood)
+            {
+                throw new HaTransferException(done.PortStatus);
+            }
+            return done;
+        }
+        finally
+        {
+            _transfers.TryRemove(transferHandle, out _);
+        }
+    }
+
+    /// <summary>§7.2 at link loss: waiting originators get BUSY, transfers fail, shadows leave the OOA queue.</summary>
+    private void FailInFlight()
+    {
+        foreach (var f in _forwarded.Values)
+        {
+            f.Done.TrySetResult(new ForwardResult(Busy, 0));
+        }
+        foreach (var (handle, transfer) in _transfers)
+        {
+            transfer.Done.TrySetException(new HaTransferException(W.ScsiWire.PortStatusFailoverDuringMove));
+            _transfers.TryRemove(handle, out _);
+        }
+        foreach (var handle in _shadows.Keys)
+        {
+            if (_shadows.TryRemove(handle, out var shadow))
+            {
+                ScsiEngine.ReleaseShadow(shadow);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Live sync after a command executed on this node (§8.3, §8.5): MODE SELECT → the pages with the requester as
+    /// originator (the peer's initiators get 2A/01, the requester does not); RESERVE/RELEASE → the SCSI-2 holder.
+    /// PR OUT is replicated from inside the engine (ReplicateAsync).
+    /// </summary>
+    internal async ValueTask AfterExecutionAsync(ScsiTask task, int lunId, ScsiOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (outcome.Status != ScsiStatus.Good || task.Cdb.IsEmpty || !IsLinked || _engine.FindLogicalUnit(lunId) is not { } lun)
+        {
+            return;
+        }
+        switch (task.Cdb.Span[0])
+        {
+            case 0x15 or 0x55: // MODE SELECT(6)/(10)
+                await SendModePagesAsync(lun, _directory.IndexOf(Scsi.Reservations.PrNexus.From(task.Nexus)), cancellationToken).ConfigureAwait(false);
+                break;
+            case 0x16 or 0x56 or 0x17 or 0x57: // RESERVE / RELEASE (6)/(10)
+                await SendAsync(BuildLunSync(lun), cancellationToken).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private readonly record struct ForwardResult(ScsiOutcome Outcome, ulong PrimaryHandle);
+
+    private sealed class Forwarded(ulong handle, ScsiTask task, W.Nexus nexus, CancellationToken cancellationToken)
+    {
+        public ulong Handle { get; } = handle;
+
+        public ScsiTask Task { get; } = task;
+
+        public W.Nexus Nexus { get; } = nexus;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource<ForwardResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Channel<W.DataMove> Moves { get; } = Channel.CreateUnbounded<W.DataMove>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        public int MoverStarted;
+    }
+
+    private sealed record PeerExecution(W.Serialize Serialize, ulong Handle);
+
+    private sealed class Transfer(ulong primaryHandle, ulong originatorHandle, W.DataDirection direction, uint offset, uint length)
+    {
+        public ulong PrimaryHandle { get; } = primaryHandle;
+
+        public ulong OriginatorHandle { get; } = originatorHandle;
+
+        public W.DataDirection Direction { get; } = direction;
+
+        public uint Offset { get; } = offset;
+
+        public uint Length { get; } = length;
+
+        public TaskCompletionSource<W.DataMoveDone> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>A proxy data transfer failed with a CTL port status (ctl-ha.md §6.3: 31337..31342).</summary>
+public sealed class HaTransferException : Exception
+{
+    public HaTransferException(uint portStatus)
+        : base($"HA data transfer failed with port status {portStatus}") => PortStatus = portStatus;
+
+    public HaTransferException()
+        : this(W.ScsiWire.PortStatusAborted)
+    {
+    }
+
+    public HaTransferException(string message)
+        : base(message) => PortStatus = W.ScsiWire.PortStatusAborted;
+
+    public HaTransferException(string message, Exception innerException)
+        : base(message, innerException) => PortStatus = W.ScsiWire.PortStatusAborted;
+
+    public uint PortStatus { get; }
+}
+
+/// <summary>
+/// The primary's data channel for a command of the peer (proxy mode, §6.3): Data-In and Data-Out move as DataMove /
+/// DataMoveDone segments of at most 128 KiB. SendDataIn completes when the originator handed the data to its
+/// initiator, so serseq's early unblocking (media read done before the channel is used) holds across the link.
+/// </summary>
+internal sealed class RemoteDataChannel(HaNode node, W.Serialize origin, ulong primaryHandle) : IScsiDataChannel
+{
+    public async ValueTask ReceiveDataOutAsync(Memory<byte> destination, uint bufferOffset, CancellationToken cancellationToken)
+    {
+        for (int pos = 0; pos < destination.Length;)
+        {
+            int length = Math.Min(W.WireLimits.MaxDataSegment, destination.Length - pos);
+            var done = await node.MoveSegmentAsync(origin, primaryHandle, W.DataDirection.Out, bufferOffset + (uint)pos, default, (uint)length, last: false, cancellationToken).ConfigureAwait(false);
+            done.Data.AsMemory(0, length).CopyTo(destination[pos..]);
+            pos += length;
+        }
+    }
+
+    public async ValueTask SendDataInAsync(ReadOnlyMemory<byte> source, uint bufferOffset, bool finalWithGoodStatus, CancellationToken cancellationToken)
+    {
+        for (int pos = 0; pos < source.Length;)
+        {
+            int length = Math.Min(W.WireLimits.MaxDataSegment, source.Length - pos);
+            bool last = finalWithGoodStatus && pos + length == source.Length;
+            await node.MoveSegmentAsync(origin, primaryHandle, W.DataDirection.In, bufferOffset + (uint)pos, source.Slice(pos, length), (uint)length, last, cancellationToken).ConfigureAwait(false);
+            pos += length;
+        }
+    }
+}
