@@ -19,7 +19,9 @@ internal static class DiffSettings
         if (Environment.GetEnvironmentVariable("CTLHA_DIFF_REPLAY") is { Length: > 0 } replay)
         {
             var parts = replay.Trim('(', ')', ' ').Split(',', StringSplitOptions.TrimEntries);
-            config = config.WithReplay(ulong.Parse(parts[0], CultureInfo.InvariantCulture), ulong.Parse(parts[1], CultureInfo.InvariantCulture));
+            var rnd = new FsCheck.Rnd(ulong.Parse(parts[0], CultureInfo.InvariantCulture), ulong.Parse(parts[1], CultureInfo.InvariantCulture));
+            config = config.WithReplay(Microsoft.FSharp.Core.FSharpOption<FsCheck.Replay>.Some(
+                new FsCheck.Replay(rnd, Microsoft.FSharp.Core.FSharpOption<int>.None)));
         }
 
         return config;

@@ -78,7 +78,7 @@ public sealed class LogicalUnitDifferentialMachine(LunConfig config, int maxStep
         {
             var got = actual.Execute(step);
             var expected = model.Expected!;
-            var difference = DiffExclusions.IsExcluded(step, out _) ? null : DiffOutcome.Compare(got, expected);
+            var difference = DiffOutcome.CompareWithExclusions(step, got, expected);
             return (difference is null).Label($"{step} → target {got} | model {expected}: {difference}");
         }
 

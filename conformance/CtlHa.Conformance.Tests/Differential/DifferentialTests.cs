@@ -52,3 +52,52 @@ public sealed class DifferentialTests
         Assert.True(run.Agreed, "\n" + run);
     }
 }
+
+/// <summary>
+/// Triage helper, off by default: <c>CTLHA_DIFF_SURVEY=N</c> runs N random sequences without shrinking and writes the
+/// first disagreement of each, grouped by command and difference, to <c>CTLHA_DIFF_SURVEY_FILE</c> (default
+/// diff-survey.txt in the temp directory). It never fails; the property above is the verdict.
+/// </summary>
+[Collection(NodeCollection.Name)]
+public sealed class DifferentialSurvey
+{
+    [Fact(Timeout = 3_600_000)]
+    public async Task Survey_of_disagreements_when_requested()
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("CTLHA_DIFF_SURVEY"), out var runs) || runs <= 0)
+        {
+            return;
+        }
+
+        var samples = DiffGen.Sequence(DiffSettings.MaxLength).Sample(runs, 40);
+        var groups = new SortedDictionary<string, List<DiffRun>>(StringComparer.Ordinal);
+        foreach (var steps in samples)
+        {
+            var run = await DiffRunner.RunFreshAsync(steps);
+            if (run.FirstMismatch is { } m)
+            {
+                var key = $"{System.Text.RegularExpressions.Regex.Replace(m.Step.Label, @"[ =].*", string.Empty)} :: {System.Text.RegularExpressions.Regex.Replace(m.Difference!, @"\d+", "#")}";
+                if (!groups.TryGetValue(key, out var list))
+                {
+                    groups[key] = list = [];
+                }
+
+                list.Add(run);
+            }
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (var (key, list) in groups)
+        {
+            text.AppendLine($"=== {key}  ({list.Count}x)");
+            foreach (var run in list.OrderBy(r => r.Lines.Count).Take(2))
+            {
+                text.AppendLine(run.ToString());
+                text.AppendLine();
+            }
+        }
+
+        var file = Environment.GetEnvironmentVariable("CTLHA_DIFF_SURVEY_FILE") is { Length: > 0 } f ? f : Path.Combine(Path.GetTempPath(), "diff-survey.txt");
+        await File.WriteAllTextAsync(file, $"{runs} sequences, {groups.Values.Sum(l => l.Count)} disagreed\n\n{text}");
+    }
+}

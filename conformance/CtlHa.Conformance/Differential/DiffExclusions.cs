@@ -1,27 +1,107 @@
+using System.Buffers.Binary;
+using CtlHa.Model;
+
 namespace CtlHa.Conformance.Differential;
 
 /// <summary>
-/// Steps whose comparison is skipped on purpose. Each entry is narrowly scoped and has its reason and the finding it
-/// belongs to in conformance/DIFFERENTIAL-FINDINGS.md; a skipped step still runs on both sides (state keeps evolving).
-/// The list is empty unless a disagreement would otherwise hide every later step.
+/// Narrow, documented relaxations of the differential comparison. Each one names the finding in
+/// conformance/DIFFERENTIAL-FINDINGS.md that it stands for; nothing else is relaxed. A relaxed step still runs on both
+/// sides and its status and sense key/ASC/ASCQ are still compared; only the named field is normalised on both sides.
 /// </summary>
 public static class DiffExclusions
 {
-    /// <summary>(name, reason, predicate) — the reason is printed in the trace and must cite the finding.</summary>
-    public static IReadOnlyList<(string Name, string Reason, Func<DiffStep, bool> Applies)> All { get; } = [];
+    /// <summary>Names and reasons, for the trace and the findings file.</summary>
+    public static IReadOnlyList<(string Name, string Reason)> All { get; } =
+    [
+        ("E1 LBA-out-of-range INFORMATION", "F1: the target sends 05/21/00 without INFORMATION; CTL (and the model) put max(LBA, capacity) there. SBC-4 does not require it."),
+        ("E2 VPD 83h designator order", "F2: SPC-5 7.7.6 does not order designation descriptors; the target's order differs from CTL's. Compared as a set (complete pages) or by header (truncated pages)."),
+        ("E3 VPD 00h page list", "F3: the target and the model list different VPD pages; status/sense still compared."),
+        ("E4 standard INQUIRY version descriptors", "F4: VERSION DESCRIPTOR 1-8 (bytes 58-73) differ (SAM-5 vs SAM-6, order); the rest of the page is compared."),
+    ];
 
-    public static bool IsExcluded(DiffStep step, out string? reason)
+    /// <summary><c>CTLHA_DIFF_NO_EXCLUSIONS=1</c> compares everything, to see the raw disagreements again.</summary>
+    public static bool Disabled { get; } = Environment.GetEnvironmentVariable("CTLHA_DIFF_NO_EXCLUSIONS") == "1";
+
+    /// <summary>Normalises both outcomes for the exclusions that apply to <paramref name="step"/>; returns their names.</summary>
+    public static IReadOnlyList<string> Normalize(DiffStep step, ref DiffOutcome target, ref DiffOutcome model)
     {
-        foreach (var (name, why, applies) in All)
+        var applied = new List<string>();
+        if (Disabled)
         {
-            if (applies(step))
+            return applied;
+        }
+
+        var cdb = step.Cdb;
+
+        if (model.Sense is { Key: 0x05, Asc: 0x21, Ascq: 0x00, Information: not null } s)
+        {
+            model = model with { Sense = s with { Information = null } };
+            applied.Add("E1");
+        }
+
+        if (cdb.Length >= 6 && cdb[0] == 0x12)
+        {
+            var evpd = (cdb[1] & 0x01) != 0;
+            if (evpd && cdb[2] == 0x83)
             {
-                reason = $"{name}: {why}";
-                return true;
+                target = target with { DataIn = CanonicalDeviceIdPage(target.DataIn) };
+                model = model with { DataIn = CanonicalDeviceIdPage(model.DataIn) };
+                applied.Add("E2");
+            }
+            else if (evpd && cdb[2] == 0x00)
+            {
+                target = target with { DataIn = [] };
+                model = model with { DataIn = [] };
+                applied.Add("E3");
+            }
+            else if (!evpd)
+            {
+                target = target with { DataIn = Masked(target.DataIn, 58, 74) };
+                model = model with { DataIn = Masked(model.DataIn, 58, 74) };
+                applied.Add("E4");
             }
         }
 
-        reason = null;
-        return false;
+        return applied;
+    }
+
+    /// <summary>
+    /// VPD 83h (SPC-5 7.7.6): 4-byte header (PAGE LENGTH at 2-3) then designation descriptors of 4 + length bytes.
+    /// A complete page becomes header + descriptors sorted bytewise; a truncated one becomes its header alone.
+    /// </summary>
+    private static byte[] CanonicalDeviceIdPage(byte[] page)
+    {
+        if (page.Length < 4)
+        {
+            return page;
+        }
+
+        var total = 4 + BinaryPrimitives.ReadUInt16BigEndian(page.AsSpan(2));
+        if (page.Length < total)
+        {
+            return page[..4];
+        }
+
+        var descriptors = new List<byte[]>();
+        for (var i = 4; i + 4 <= total;)
+        {
+            var length = Math.Min(4 + page[i + 3], total - i);
+            descriptors.Add(page[i..(i + length)]);
+            i += length;
+        }
+
+        descriptors.Sort((a, b) => a.AsSpan().SequenceCompareTo(b));
+        return [.. page[..4], .. descriptors.SelectMany(d => d)];
+    }
+
+    private static byte[] Masked(byte[] data, int from, int to)
+    {
+        var copy = (byte[])data.Clone();
+        for (var i = from; i < Math.Min(to, copy.Length); i++)
+        {
+            copy[i] = 0;
+        }
+
+        return copy;
     }
 }

@@ -39,6 +39,13 @@ public sealed record DiffOutcome(byte Status, SenseInfo? Sense, byte[] DataIn, b
 
     public static DiffOutcome FromException(Exception e) => new(0xFF, null, [], Failure: $"{e.GetType().Name}: {e.Message}");
 
+    /// <summary><see cref="Compare"/> after the documented <see cref="DiffExclusions"/> normalise both sides.</summary>
+    public static string? CompareWithExclusions(DiffStep step, DiffOutcome target, DiffOutcome model)
+    {
+        DiffExclusions.Normalize(step, ref target, ref model);
+        return Compare(target, model);
+    }
+
     /// <summary>
     /// How <paramref name="target"/> differs from <paramref name="model"/>, or null when they agree. Compared: status;
     /// sense key/ASC/ASCQ and format (fixed/descriptor follows D_SENSE); INFORMATION and the sense-key-specific field
@@ -92,7 +99,10 @@ public sealed record DiffOutcome(byte Status, SenseInfo? Sense, byte[] DataIn, b
         if (!target.DataIn.AsSpan().SequenceEqual(model.DataIn))
         {
             var at = FirstDifference(target.DataIn, model.DataIn);
-            return $"data-in differs at byte {at} (target {target.DataIn.Length}B {Hex(target.DataIn, at)} | model {model.DataIn.Length}B {Hex(model.DataIn, at)})";
+            var detail = target.DataIn.Length <= 128 && model.DataIn.Length <= 128
+                ? $"\n      target {Convert.ToHexString(target.DataIn)}\n      model  {Convert.ToHexString(model.DataIn)}"
+                : string.Empty;
+            return $"data-in differs at byte {at} (target {target.DataIn.Length}B {Hex(target.DataIn, at)} | model {model.DataIn.Length}B {Hex(model.DataIn, at)}){detail}";
         }
 
         return null;

@@ -180,7 +180,7 @@ public static class DiffRunner
             var nexus = target.Initiators[step.Initiator - 1].ToNexus();
             var expected = DiffOutcome.FromModel(model.Execute(nexus, step.Cdb, step.DataOut, (uint)step.ExpectedLength));
             var got = await target.ExecuteAsync(step, cancellationToken);
-            var difference = DiffExclusions.IsExcluded(step, out _) ? null : DiffOutcome.Compare(got, expected);
+            var difference = DiffOutcome.CompareWithExclusions(step, got, expected);
             lines.Add(new DiffTraceLine(step, got, expected, difference));
             if (difference is not null)
             {

@@ -109,8 +109,8 @@ public sealed class PeerValidator(PeerValidatorOptions options)
         "good login" => GoodLoginAsync(cancellationToken),
         "version mismatch" => MismatchAsync(l => l with { ProtocolVersion = l.ProtocolVersion + 1 }, LoginField.ProtocolVersion, cancellationToken),
         "mode mismatch" => MismatchAsync(l => l with { Mode = l.Mode == HaMode.Proxy ? HaMode.Standby : HaMode.Proxy }, LoginField.HaMode, cancellationToken),
-        "same node id" => MismatchAsync(l => l, LoginField.NodeIdSame, cancellationToken),
-        "invalid node id" => MismatchAsync(_ => null, LoginField.NodeIdInvalid, cancellationToken),
+        "same node id" => MismatchAsync(l => l with { NodeId = (byte)(3 - l.NodeId) }, LoginField.NodeIdSame, cancellationToken),
+        "invalid node id" => MismatchAsync(l => l with { NodeId = 3 }, LoginField.NodeIdInvalid, cancellationToken),
         "cluster mismatch" => MismatchAsync(l => l with { ClusterName = l.ClusterName + "-other" }, LoginField.ClusterName, cancellationToken),
         "max LUNs mismatch" => MismatchAsync(l => l with { MaxLuns = l.MaxLuns == 1 ? 2 : l.MaxLuns - 1 }, LoginField.MaxLuns, cancellationToken),
         "max ports mismatch" => MismatchAsync(l => l with { MaxPorts = l.MaxPorts == 2 ? 4 : l.MaxPorts - 2 }, LoginField.MaxPorts, cancellationToken),
@@ -193,8 +193,8 @@ public sealed class PeerValidator(PeerValidatorOptions options)
         }
     }
 
-    /// <param name="change">Our Login from the node's; null = the mirror with node id 3.</param>
-    private async Task<string?> MismatchAsync(Func<Login, Login?> change, LoginField field, CancellationToken cancellationToken)
+    /// <param name="change">Our Login, from the compatible mirror of the node's.</param>
+    private async Task<string?> MismatchAsync(Func<Login, Login> change, LoginField field, CancellationToken cancellationToken)
     {
         var peer = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (peer.ConfigureAwait(false))
@@ -207,7 +207,7 @@ public sealed class PeerValidator(PeerValidatorOptions options)
 
             Login? sent = null;
             var nodeLogin = await peer.ExchangeLoginAsync(
-                l => sent = change(l) ?? InterlinkFakePeer.MirrorOf(l) with { NodeId = 3 },
+                l => sent = change(InterlinkFakePeer.MirrorOf(l)),
                 options.StepTimeout).ConfigureAwait(false);
             if (nodeLogin is null || sent is null)
             {
