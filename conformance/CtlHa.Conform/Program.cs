@@ -1,3 +1,4 @@
-// Placeholder until the conformance CLI lands.
-Console.Error.WriteLine("ctlha-conform: not yet available");
-return 2;
+using System.CommandLine;
+using CtlHa.Conform;
+
+return await ConformCli.Build().Parse(args).InvokeAsync();
