@@ -326,6 +326,26 @@ public sealed class ProtocolTests
     }
 
     [Fact(Timeout = 30000)]
+    public async Task Extended_CDB_AHS_reaches_the_executor_as_one_long_CDB()
+    {
+        await using RunningTarget target = await RunningTarget.StartAsync();
+        await using FakeInitiator initiator = await FakeInitiator.ConnectAsync(target.EndPoint);
+        await initiator.LoginOkAsync(Target);
+        byte[] cdb = Enumerable.Range(0, 32).Select(i => (byte)(0x7F + i)).ToArray();
+        byte[] header = initiator.ScsiCommand(90, cdb[..16], 0, read: false, write: false);
+        // RFC 7143 §11.2.2.3: AHSLength = 17 (reserved byte + 16 CDB bytes), type 1; 20 bytes with padding.
+        byte[] ahs = new byte[20];
+        ahs[1] = 17;
+        ahs[2] = 0x01;
+        cdb.AsSpan(16).CopyTo(ahs.AsSpan(4));
+        header[4] = (byte)(ahs.Length / 4);
+        await initiator.SendRawAsync(header.Concat(ahs).ToArray());
+        ReceivedPdu response = await initiator.ExpectAsync(IscsiOpcode.ScsiResponse);
+        Assert.Equal(0, response.Header[3]);
+        Assert.Equal(cdb, target.DiskTarget.LastVariableLengthCdb);
+    }
+
+    [Fact(Timeout = 30000)]
     public async Task CRC32C_digests_apply_after_login_in_both_directions()
     {
         await using RunningTarget target = await RunningTarget.StartAsync();

@@ -64,6 +64,30 @@ public sealed class RealInitiatorTests
         target.AssertNoErrors();
     }
 
+    [Fact(Timeout = 60000)]
+    public async Task Iscsi_inq_logs_in_with_one_way_and_mutual_CHAP_and_a_wrong_secret_fails()
+    {
+        if (!Have("iscsi-inq"))
+        {
+            return;
+        }
+        await using RunningTarget target = await RunningTarget.StartAsync(o => new IscsiTargetOptions
+        {
+            Portals = o.Portals, Targets = o.Targets, NopInInterval = TimeSpan.Zero,
+            Chap = new ChapOptions("user", "secret-123456", "target", "mutual-654321"),
+        });
+        string hostPath = $"127.0.0.1:{target.Port}/{RunningTarget.TargetName}/0";
+        (int code, string output) = await RunToolAsync("iscsi-inq", $"-i iqn.2026-11.org.test:chap iscsi://user%secret-123456@{hostPath}", TimeSpan.FromSeconds(30));
+        Assert.True(code == 0, output);
+        (code, output) = await RunToolAsync("iscsi-inq",
+            $"-i iqn.2026-11.org.test:chap iscsi://user%secret-123456@{hostPath}?target_user=target&target_password=mutual-654321", TimeSpan.FromSeconds(30));
+        Assert.True(code == 0, output);
+        (code, output) = await RunToolAsync("iscsi-inq", $"-i iqn.2026-11.org.test:chap iscsi://user%wrong@{hostPath}", TimeSpan.FromSeconds(30));
+        Assert.True(code != 0, output);
+        Assert.Contains("Authentication failure", output, StringComparison.Ordinal);
+        target.AssertNoErrors();
+    }
+
     [Fact(Timeout = 90000)]
     public async Task Qemu_img_bench_reads_and_writes_through_the_frontend()
     {

@@ -29,6 +29,9 @@ public sealed class RamDiskTarget : IScsiTarget
 
     public int HangingCount => _hanging.Count;
 
+    /// <summary>The CDB of the last VARIABLE LENGTH (7Fh) command, to check extended-CDB AHS handling.</summary>
+    public byte[]? LastVariableLengthCdb { get; private set; }
+
     public Span<byte> Disk => _disk;
 
     public void NexusCreated(ITNexus nexus) => Events.Enqueue($"created {nexus.InitiatorName} {nexus.Isid:x12} port {nexus.RelativeTargetPortId}");
@@ -152,6 +155,9 @@ public sealed class RamDiskTarget : IScsiTarget
                 }
                 return ScsiOutcome.Good;
             }
+            case 0x7F: // VARIABLE LENGTH CDB: recorded, then GOOD
+                LastVariableLengthCdb = cdb.ToArray();
+                return ScsiOutcome.Good;
             case HangOpcode:
             {
                 var tcs = new TaskCompletionSource<ScsiOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
