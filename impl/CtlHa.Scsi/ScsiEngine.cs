@@ -253,7 +253,7 @@ public sealed partial class ScsiEngine : IScsiTarget
     /// <summary>
     /// CTL <c>ctl_validate_command</c>: CDB length and every bit outside the command's usage mask (SPC-5 §6.35.3).
     /// </summary>
-    internal static Sense? ValidateCdb(ReadOnlySpan<byte> cdb, CommandDescriptor command)
+    public static Sense? ValidateCdb(ReadOnlySpan<byte> cdb, CommandDescriptor command)
     {
         var usage = command.CdbUsage;
         if (cdb.Length < usage.Length)

@@ -101,7 +101,8 @@ public sealed class CommandDescriptor
 
     /// <summary>
     /// CDB usage data (SPC-5 §6.35.3): byte 0 is the opcode, each following byte has a 1 for every bit the
-    /// command uses; its length is the CDB length. Any other bit set in a received CDB is ILLEGAL REQUEST
+    /// command uses; its length is the CDB length. For a service-action command the SERVICE ACTION bits carry the
+    /// service action value itself (as CTL reports them), other bits of that byte are a usage mask. Any other bit set in a received CDB is ILLEGAL REQUEST
     /// 24/00 with the field pointer at that bit (CTL <c>ctl_validate_command</c>).
     /// </summary>
     public required byte[] CdbUsage { get; init; }

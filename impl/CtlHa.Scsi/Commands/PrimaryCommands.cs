@@ -73,19 +73,19 @@ internal static partial class PrimaryCommands
         {
             Opcode = 0xA3, ServiceAction = 0x0A, Name = "REPORT TARGET PORT GROUPS", Handler = ReportTargetPortGroupsAsync,
             Serialization = SerializationClass.Inquiry, Reservation = ReservationAccess.Allowed, Flags = Unavail | CommandFlags.AllowOnScsi2Reserve,
-            CdbUsage = [0xA3, 0xFF, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, C],
+            CdbUsage = [0xA3, 0xEA, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, C], // PDF | SA
         });
         t.Register(new CommandDescriptor
         {
             Opcode = 0xA3, ServiceAction = 0x0C, Name = "REPORT SUPPORTED OPERATION CODES", Handler = ReportSupportedOperationCodesAsync,
             Serialization = SerializationClass.Inquiry, Reservation = ReservationAccess.Allowed, Flags = Unavail | CommandFlags.AllowOnScsi2Reserve,
-            CdbUsage = [0xA3, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, C],
+            CdbUsage = [0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, C],
         });
         t.Register(new CommandDescriptor
         {
             Opcode = 0xA3, ServiceAction = 0x0D, Name = "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", Handler = ReportSupportedTmfAsync,
             Serialization = SerializationClass.Inquiry, Reservation = ReservationAccess.Allowed, Flags = Unavail | CommandFlags.AllowOnScsi2Reserve,
-            CdbUsage = [0xA3, 0x1F, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, C],
+            CdbUsage = [0xA3, 0x0D, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, C],
         });
     }
 
