@@ -32,7 +32,7 @@ public sealed class GatedBackend(long sizeBytes) : IBlockBackend
         }
     }
 
-    public Task WhenStartedAsync(string key) => Signal(key).Task.WaitAsync(TimeSpan.FromSeconds(10));
+    public Task WhenStartedAsync(string key) => Signal(key).Task.WaitAsync(TimeSpan.FromSeconds(30));
 
     public bool HasStarted(string key) => Started.Contains(key);
 

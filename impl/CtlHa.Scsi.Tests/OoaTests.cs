@@ -5,7 +5,7 @@ namespace CtlHa.Scsi.Tests;
 /// <summary>Order-of-arrival queue: ctl-ha.md §11.1 checks, §11.2 table and the serseq option.</summary>
 public sealed class OoaTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(150);
 
     private static async Task<(Harness H, GatedBackend Backend)> CreateAsync(SerSeqMode serseq)

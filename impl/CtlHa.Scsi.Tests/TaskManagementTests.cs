@@ -4,7 +4,7 @@ namespace CtlHa.Scsi.Tests;
 
 public sealed class TaskManagementTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private static async Task<(Harness H, GatedBackend Backend)> CreateAsync()
     {

@@ -120,7 +120,7 @@ public sealed class Harness
         TaskAttribute attr = TaskAttribute.Simple)
     {
         var channel = new TestChannel(dataOut);
-        var outcome = await Engine.ExecuteAsync(Task(cdb, channel, nexus, lun, attr), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var outcome = await Engine.ExecuteAsync(Task(cdb, channel, nexus, lun, attr), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         return (outcome, channel.DataIn);
     }
 
