@@ -16,11 +16,8 @@ public sealed partial class HaNode
         lock (_lock)
         {
             _online = true;
-            _peerSyncComplete = false;
             _peerNodeId = peer.PeerLogin.NodeId;
-            _epoch = new CancellationTokenSource();
         }
-        _announced.Clear();
         Log.LinkUp(_logger, peer.PeerLogin.NodeId);
         foreach (ushort port in _localPorts)
         {
@@ -49,6 +46,7 @@ public sealed partial class HaNode
             _online = false;
             _peerSyncComplete = false;
             epoch = _epoch;
+            _epoch = new CancellationTokenSource(); // messages of the next connection may arrive before its link-up call
             foreach (var (id, st) in _luns)
             {
                 if (st.PeerPrimary)
@@ -64,6 +62,7 @@ public sealed partial class HaNode
         {
             _engine.FindLogicalUnit(id)?.EstablishUnitAttentionForAll(UnitAttention.AsymmetricAccessChange);
         }
+        _announced.Clear();
         epoch.Cancel();
         FailInFlight();
     }
