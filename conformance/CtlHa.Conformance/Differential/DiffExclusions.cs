@@ -17,7 +17,16 @@ public static class DiffExclusions
         ("E2 VPD 83h designator order", "F2: SPC-5 7.7.6 does not order designation descriptors; the target's order differs from CTL's. Compared as a set (complete pages) or by header (truncated pages)."),
         ("E3 VPD 00h page list", "F3: the target and the model list different VPD pages; status/sense still compared."),
         ("E4 standard INQUIRY version descriptors", "F4: VERSION DESCRIPTOR 1-8 (bytes 58-73) differ (SAM-5 vs SAM-6, order); the rest of the page is compared."),
+        ("E5 VPD 83h target port group", "F5: a standalone node reports TPG 1 (ctl-ha.md §5.5, non-HA); the model has no non-HA configuration and says 2. The group number of the type-5h designator is not compared."),
+        ("E6 RESERVE/RELEASE(6) while PR registrations exist", "F6: the target conflicts, CTL and the model do not; such steps are skipped on both sides (not sent) so the two states stay comparable."),
     ];
+
+    /// <summary>
+    /// A step that is not executed at all (on either side) in the state <paramref name="before"/>, or null to run it.
+    /// Only E6 does this: its disagreement changes state (a SCSI-2 reservation exists on one side only).
+    /// </summary>
+    public static string? SkipReason(DiffStep step, LogicalUnitModel before) =>
+        !Disabled && step.Cdb is [0x16 or 0x17, ..] && before.Registrations.Count > 0 ? "E6" : null;
 
     /// <summary><c>CTLHA_DIFF_NO_EXCLUSIONS=1</c> compares everything, to see the raw disagreements again.</summary>
     public static bool Disabled { get; } = Environment.GetEnvironmentVariable("CTLHA_DIFF_NO_EXCLUSIONS") == "1";
@@ -86,7 +95,15 @@ public static class DiffExclusions
         for (var i = 4; i + 4 <= total;)
         {
             var length = Math.Min(4 + page[i + 3], total - i);
-            descriptors.Add(page[i..(i + length)]);
+            var descriptor = page[i..(i + length)];
+            if ((descriptor[1] & 0x0F) == 0x5 && descriptor.Length == 8)
+            {
+                // E5: TARGET PORT GROUP (SPC-5 7.7.6.7), bytes 6-7 of the designator.
+                descriptor[6] = 0;
+                descriptor[7] = 0;
+            }
+
+            descriptors.Add(descriptor);
             i += length;
         }
 

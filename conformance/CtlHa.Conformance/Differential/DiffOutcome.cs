@@ -37,6 +37,9 @@ public sealed record DiffOutcome(byte Status, SenseInfo? Sense, byte[] DataIn, b
     public static DiffOutcome FromModel(ModelResult result) =>
         new(result.Status, result.DecodedSense, result.DataIn, result.Modeled);
 
+    /// <summary>A step not sent to either side (<see cref="DiffExclusions.SkipReason"/>).</summary>
+    public static DiffOutcome Skipped { get; } = new(0x00, null, [], Modeled: false);
+
     public static DiffOutcome FromException(Exception e) => new(0xFF, null, [], Failure: $"{e.GetType().Name}: {e.Message}");
 
     /// <summary><see cref="Compare"/> after the documented <see cref="DiffExclusions"/> normalise both sides.</summary>

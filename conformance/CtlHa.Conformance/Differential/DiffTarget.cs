@@ -177,6 +177,12 @@ public static class DiffRunner
         var lines = new List<DiffTraceLine>();
         foreach (var step in steps)
         {
+            if (DiffExclusions.SkipReason(step, model) is { } skipped)
+            {
+                lines.Add(new DiffTraceLine(step with { Label = $"{step.Label} [skipped: {skipped}]" }, DiffOutcome.Skipped, DiffOutcome.Skipped, null));
+                continue;
+            }
+
             var nexus = target.Initiators[step.Initiator - 1].ToNexus();
             var expected = DiffOutcome.FromModel(model.Execute(nexus, step.Cdb, step.DataOut, (uint)step.ExpectedLength));
             var got = await target.ExecuteAsync(step, cancellationToken);
