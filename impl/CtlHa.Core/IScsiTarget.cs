@@ -80,7 +80,10 @@ public interface IScsiDataChannel
 {
     /// <summary>
     /// Fills <paramref name="destination"/> with Data-Out bytes starting at <paramref name="bufferOffset"/>
-    /// (immediate/unsolicited data first, then R2T-solicited data). Bytes beyond the EDTL read as zero.
+    /// (immediate/unsolicited data first, then R2T-solicited data). Bytes beyond the EDTL read as zero, but an
+    /// executor must not store them: when the CDB's transfer length exceeds the EDTL (iSCSI residual overflow,
+    /// RFC 7143 §11.4.5.1), only the first EDTL bytes are written and the command completes GOOD; the frontend
+    /// reports the overflow residual (libiscsi iSCSIResiduals.Write* expects exactly this).
     /// </summary>
     ValueTask ReceiveDataOutAsync(Memory<byte> destination, uint bufferOffset, CancellationToken cancellationToken);
 
