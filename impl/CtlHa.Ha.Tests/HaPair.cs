@@ -85,7 +85,7 @@ public sealed class TestNode
         return nexus;
     }
 
-    public async Task<(ScsiOutcome Outcome, byte[] Data)> RunAsync(byte[] cdb, byte[]? dataOut = null, ITNexus? nexus = null)
+    public async Task<(ScsiOutcome Outcome, byte[] Data)> RunAsync(byte[] cdb, byte[]? dataOut = null, ITNexus? nexus = null, uint? tag = null)
     {
         var channel = new TestChannel(dataOut);
         var direction = dataOut is not null ? DataDirection.Write : DataDirection.Read;
@@ -94,7 +94,7 @@ public sealed class TestNode
             Nexus = nexus ?? Nexus,
             Lun = LunAddress.Encode(0),
             Cdb = cdb,
-            Tag = (uint)Interlocked.Increment(ref _tag),
+            Tag = tag ?? (uint)Interlocked.Increment(ref _tag),
             ExpectedDataTransferLength = dataOut is not null ? (uint)dataOut.Length : 1 << 20,
             Direction = direction,
             Channel = channel,

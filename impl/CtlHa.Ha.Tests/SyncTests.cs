@@ -39,6 +39,22 @@ public sealed class SyncTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Abort_task_of_a_forwarded_command_aborts_it_on_the_primary()
+    {
+        var gated = new GatedBackend(4 << 20);
+        await using var pair = await HaPair.StartAsync(HaMode.Proxy, backendOfA: gated);
+        gated.ReadGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiting = pair.B.RunAsync(Cdb.Read10(0, 8), tag: 0x4242);
+        await gated.ReadStarted.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var response = await pair.B.Node.Target.TaskManagementAsync(
+            new TaskManagementRequest(pair.B.Nexus, TaskManagementFunction.AbortTask, LunAddress.Encode(0), 0x4242), CancellationToken.None);
+        Assert.Equal(TaskManagementResponse.FunctionComplete, response);
+        var (outcome, _) = await waiting;
+        Assert.True(outcome.IsAborted, $"expected aborted, got {outcome}");
+        Assert.Equal(0, pair.A.Node.Engine.LogicalUnits[0].ActiveCommandCount);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_LUN_reset_through_A_is_replicated_and_Bs_initiators_see_29_00()
     {
         await using var pair = await HaPair.StartAsync(HaMode.Proxy);

@@ -306,10 +306,25 @@ public sealed partial class HaNode
 
     // ---- mode pages -------------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// Sends the pages: all of them at announce (no originator), only those that differ from what the peer last saw after
+    /// a MODE SELECT (one that changed nothing raises no UA anywhere, as on the executing node).
+    /// </summary>
     private async ValueTask SendModePagesAsync(LogicalUnit lun, uint originator, CancellationToken cancellationToken)
     {
         foreach (var (code, subpage, current) in lun.ExportModePages())
         {
+            var key = (lun.LunId, code, subpage);
+            bool unchanged;
+            lock (_lock)
+            {
+                unchanged = _syncedPages.TryGetValue(key, out var last) && last.AsSpan().SequenceEqual(current);
+                _syncedPages[key] = current;
+            }
+            if (unchanged && originator != W.WireLimits.NoInitiator)
+            {
+                continue;
+            }
             await SendAsync(new W.ModeSync((uint)lun.LunId, code, subpage, current, originator), cancellationToken).ConfigureAwait(false);
         }
     }
@@ -321,6 +336,10 @@ public sealed partial class HaNode
         {
             Log.Ignored(_logger, $"ModeSync for LUN {m.Lun} page {m.PageCode:X2}h/{m.Subpage:X2}h");
             return;
+        }
+        lock (_lock)
+        {
+            _syncedPages[(lun.LunId, m.PageCode, m.Subpage)] = [.. m.PageData];
         }
         if (m.Originator != W.WireLimits.NoInitiator)
         {

@@ -24,6 +24,7 @@ public sealed partial class HaNode : IInterlinkHandler
     private readonly IReadOnlyList<ushort> _localPorts;
     private readonly SortedSet<ushort> _peerPorts = [];
     private readonly ConcurrentDictionary<uint, bool> _announced = new();
+    private readonly Dictionary<(int Lun, byte Page, byte Subpage), byte[]> _syncedPages = [];
     private CancellationTokenSource _epoch = new();
     private bool _online;
     private bool _peerSyncComplete;
