@@ -272,6 +272,17 @@ public sealed class UnavailableModeTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_node_without_interlink_runs_in_mode_unavailable_whatever_mode_was_asked()
+    {
+        var node = new TestNode(new HaNodeOptions { NodeId = 1, Mode = HaMode.Proxy, DefaultRole = HaRole.Secondary }, new MemoryBackend(1 << 20));
+        Assert.Equal(HaMode.Unavailable, node.Node.Mode);
+        Assert.Null(node.Node.Link);
+        await node.DrainUnitAttentionsAsync();
+        Expect.Check((await node.RunAsync(Cdb.Read10(0, 1))).Outcome, SenseKey.NotReady, 0x04, 0x0C);
+        Assert.Equal(HaLinkState.Offline, node.Node.GetStatus().Link);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Promotion_raises_2A_06_for_every_local_nexus()
     {
         var node = Node(HaRole.Secondary);

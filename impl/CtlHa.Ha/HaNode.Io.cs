@@ -32,6 +32,12 @@ public sealed partial class HaNode
     /// </summary>
     internal async ValueTask<ScsiOutcome> ForwardAsync(ScsiTask task, int lunId, CancellationToken cancellationToken)
     {
+        if (!IsLocalNexus(task.Nexus) || HaPorts.NodeOfRelativePort(task.Nexus.RelativeTargetPortId) != NodeId)
+        {
+            // The peer would drop the link for a port outside this node's range: a host configuration bug.
+            Log.ForeignPort(_logger, task.Nexus.RelativeTargetPortId, NodeId);
+            return Busy;
+        }
         uint index = _directory.IndexOfLocal(task.Nexus);
         if (!_announced.ContainsKey(index))
         {

@@ -33,6 +33,15 @@ public sealed partial class HaNode : IInterlinkHandler
     private HaNode(HaNodeOptions options, Func<IAluaProvider, ScsiEngine> createEngine, ILoggerFactory loggerFactory)
     {
         options.Validate();
+        if (options.Interlink is null || options.Mode == HaMode.Unavailable)
+        {
+            // No peer: mode unavailable (§5.6), whatever mode was asked for.
+            options = new HaNodeOptions
+            {
+                NodeId = options.NodeId, Mode = HaMode.Unavailable, DefaultRole = options.DefaultRole, LunRoles = options.LunRoles,
+                Interlink = null, LocalPorts = options.LocalPorts, TargetName = options.TargetName, ForwardTimeout = options.ForwardTimeout,
+            };
+        }
         _options = options;
         _logger = loggerFactory.CreateLogger<HaNode>();
         var alua = new HaAluaProvider();
@@ -260,5 +269,8 @@ public sealed partial class HaNode : IInterlinkHandler
 
         [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Ignoring {What}")]
         public static partial void Ignored(ILogger logger, string what);
+
+        [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "Relative target port {Port} is outside node {NodeId}'s range (node 1: 1..256, node 2: 257..512); commands through it cannot be forwarded")]
+        public static partial void ForeignPort(ILogger logger, ushort port, int nodeId);
     }
 }

@@ -18,8 +18,8 @@ public sealed class HaNodeOptions
     public IReadOnlyDictionary<int, HaRole>? LunRoles { get; init; }
 
     /// <summary>
-    /// The interlink (required unless <see cref="Mode"/> is <see cref="HaMode.Unavailable"/>). Its NodeId and Mode are
-    /// set from this object.
+    /// The interlink. Null means no peer: the node then runs in mode <see cref="HaMode.Unavailable"/> whatever
+    /// <see cref="Mode"/> says (ctl-ha.md §5.6). Its NodeId and Mode are set from this object.
     /// </summary>
     public InterlinkOptions? Interlink { get; init; }
 
@@ -40,10 +40,6 @@ public sealed class HaNodeOptions
         if (NodeId is not (1 or 2))
         {
             throw new ArgumentException("HA node id must be 1 or 2.");
-        }
-        if (Mode != HaMode.Unavailable && Interlink is null)
-        {
-            throw new ArgumentException($"Mode {Mode} needs an interlink.");
         }
         foreach (var port in LocalPorts ?? [])
         {
