@@ -57,7 +57,16 @@ internal sealed class IscsiCommand : IScsiDataChannel
 
     public ScsiTask Task { get; set; } = null!;
 
-    // R2T state: read loop only.
+    /// <summary>Guards the R2T state below: the read loop (Data-Out ends a burst) and the executor (first data request) both issue R2Ts.</summary>
+    public Lock R2TGate { get; } = new();
+
+    /// <summary>
+    /// Set once the executor first asks for data beyond what the initiator sends unsolicited. R2Ts wait for it: a command
+    /// that ends early (CHECK CONDITION from the CDB checks) must not solicit data, or the initiator may still be sending
+    /// it after the status completed its task (libiscsi then writes from a buffer its caller already freed).
+    /// </summary>
+    public bool Soliciting { get; set; }
+
     public int UnsolicitedEnd { get; set; }
 
     public int NextR2TOffset { get; set; }
@@ -88,6 +97,7 @@ internal sealed class IscsiCommand : IScsiDataChannel
     public ValueTask ReceiveDataOutAsync(Memory<byte> destination, uint bufferOffset, CancellationToken cancellationToken)
     {
         long end = (long)bufferOffset + destination.Length;
+        long needed;
         ValueTask wait;
         lock (_lock)
         {
@@ -96,7 +106,7 @@ internal sealed class IscsiCommand : IScsiDataChannel
                 return ValueTask.FromException(new OperationCanceledException("the command's transport is gone", _failure));
             }
             DataOutWanted = Math.Max(DataOutWanted, end);
-            long needed = Math.Min(end, WriteLength);
+            needed = Math.Min(end, WriteLength);
             if (_received >= needed)
             {
                 CopyOut(destination.Span, bufferOffset);
@@ -105,6 +115,10 @@ internal sealed class IscsiCommand : IScsiDataChannel
             _waitingFor = needed;
             _dataOutSignal ??= new AsyncSignal();
             wait = _dataOutSignal.Arm();
+        }
+        if (needed > UnsolicitedEnd)
+        {
+            _connection.StartSoliciting(this);
         }
         return WaitThenCopyAsync(wait, destination, bufferOffset, cancellationToken);
     }

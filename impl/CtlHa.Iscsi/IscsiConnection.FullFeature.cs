@@ -157,7 +157,7 @@ internal sealed partial class IscsiConnection
             command.UnsolicitedEnd = Math.Min(Math.Max(unsolicited, immediateLength), command.WriteLength);
             command.NextR2TOffset = command.UnsolicitedEnd;
             command.TargetTransferTag = NextTargetTransferTag();
-            IssueR2Ts(command);
+            // No R2T yet: StartSoliciting runs when the executor first asks for data past the unsolicited burst.
         }
         _ = ExecuteAsync(command);
     }
@@ -206,11 +206,31 @@ internal sealed partial class IscsiConnection
         return tag;
     }
 
-    /// <summary>RFC 7143 §11.8: solicit the rest of the data, MaxBurstLength per R2T, at most MaxOutstandingR2T at once.</summary>
+    /// <summary>
+    /// The executor wants data past the unsolicited burst: solicit the rest of the transfer now (all of it, so a large write
+    /// costs one round trip per MaxOutstandingR2T bursts, not one per executor request). Executor side; once per command.
+    /// </summary>
+    internal void StartSoliciting(IscsiCommand command)
+    {
+        lock (command.R2TGate)
+        {
+            if (command.Soliciting || command.IsFailed || State is not (ConnectionState.FullFeature or ConnectionState.LoggingOut))
+            {
+                return;
+            }
+            command.Soliciting = true;
+            IssueR2Ts(command);
+        }
+    }
+
+    /// <summary>
+    /// RFC 7143 §11.8: solicit the rest of the data, MaxBurstLength per R2T, at most MaxOutstandingR2T at once.
+    /// Caller holds <see cref="IscsiCommand.R2TGate"/> (R2TSN order is wire order).
+    /// </summary>
     private void IssueR2Ts(IscsiCommand command)
     {
         NegotiatedParameters p = Session!.Parameters;
-        while (command.OutstandingR2T < p.MaxOutstandingR2T && command.NextR2TOffset < command.WriteLength)
+        while (command.Soliciting && command.OutstandingR2T < p.MaxOutstandingR2T && command.NextR2TOffset < command.WriteLength)
         {
             int length = Math.Min(p.MaxBurstLength, command.WriteLength - command.NextR2TOffset);
             var pdu = new OutgoingPdu { StatSN = StatSNMode.Current };
@@ -426,10 +446,16 @@ internal sealed partial class IscsiConnection
         {
             throw new IscsiProtocolException(RejectReason.ProtocolError, error, frame.HeaderCopy, fatal: false);
         }
-        if (pdu.Final && pdu.TargetTransferTag != Bhs.ReservedTag && command.OutstandingR2T > 0)
+        if (pdu.Final && pdu.TargetTransferTag != Bhs.ReservedTag)
         {
-            command.OutstandingR2T--;
-            IssueR2Ts(command);
+            lock (command.R2TGate)
+            {
+                if (command.OutstandingR2T > 0)
+                {
+                    command.OutstandingR2T--;
+                    IssueR2Ts(command);
+                }
+            }
         }
     }
 

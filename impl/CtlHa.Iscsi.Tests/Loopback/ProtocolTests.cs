@@ -110,6 +110,48 @@ public sealed class ProtocolTests
     }
 
     [Fact(Timeout = 30000)]
+    public async Task A_write_that_fails_its_CDB_checks_gets_status_without_any_R2T_and_the_connection_goes_on()
+    {
+        // libiscsi Write10.BeyondEol: ImmediateData=Yes, InitialR2T=No, EDTL 69120 > FirstBurstLength 65536. An R2T sent
+        // before the CHECK CONDITION made libiscsi send Data-Out from a buffer its caller had freed after the status.
+        await using RunningTarget target = await RunningTarget.StartAsync();
+        await using FakeInitiator initiator = await FakeInitiator.ConnectAsync(target.EndPoint);
+        await initiator.LoginOkAsync(Target, ("ImmediateData", "Yes"), ("InitialR2T", "No"), ("FirstBurstLength", "65536"), ("MaxBurstLength", "262144"));
+        uint beyond = (uint)target.DiskTarget.Blocks;
+        for (ushort blocks = 129; blocks <= 160; blocks++)
+        {
+            uint itt = blocks;
+            int edtl = blocks * 512;
+            await initiator.SendAsync(initiator.ScsiCommand(itt, Write10(beyond, blocks), (uint)edtl, read: false, write: true, final: true, immediateLength: 65536), new byte[65536]);
+            ReceivedPdu first = await initiator.ReceiveAsync() ?? throw new InvalidOperationException("connection closed");
+            Assert.Equal(IscsiOpcode.ScsiResponse, first.Opcode); // no R2T first
+            Assert.Equal(itt, first.Itt);
+            Assert.Equal(0x02, first.Header[3]); // CHECK CONDITION
+            Assert.Equal(0x05, first.Data[2 + 2] & 0x0F); // ILLEGAL REQUEST
+            Assert.Equal(0x21, first.Data[2 + 12]);       // LBA OUT OF RANGE
+        }
+        await initiator.ExpectSilenceAsync(TimeSpan.FromMilliseconds(200));
+
+        // Unsolicited Data-Out for a command that already ended is absorbed and discarded; the session goes on.
+        await initiator.SendAsync(initiator.ScsiCommand(500, Write10(beyond, 64), 32768, read: false, write: true, final: false, immediateLength: 8192), new byte[8192]);
+        ReceivedPdu early = await initiator.ExpectAsync(IscsiOpcode.ScsiResponse);
+        Assert.Equal(0x02, early.Header[3]);
+        await initiator.SendAsync(initiator.DataOut(500, 0xFFFFFFFF, 0, 8192, 8192, final: false), new byte[8192]);
+        await initiator.SendAsync(initiator.DataOut(500, 0xFFFFFFFF, 1, 16384, 16384, final: true), new byte[16384]);
+        byte[] data = Pattern(69120, 5);
+        await initiator.SendAsync(initiator.ScsiCommand(501, Write10(10, 135), 69120, read: false, write: true, final: true, immediateLength: 65536), data[..65536]);
+        ReceivedPdu r2t = await initiator.ExpectAsync(IscsiOpcode.ReadyToTransfer);
+        Assert.Equal(501u, r2t.Itt);
+        Assert.Equal(65536u, r2t.Field(40));
+        Assert.Equal(69120u - 65536u, r2t.Field(44));
+        await initiator.SendAsync(initiator.DataOut(501, r2t.Ttt, 0, 65536, 69120 - 65536, final: true), data[65536..]);
+        ReceivedPdu response = await initiator.ExpectAsync(IscsiOpcode.ScsiResponse);
+        Assert.Equal(0, response.Header[3]);
+        Assert.Equal(data, target.Disk.Slice(10 * 512, 69120).ToArray());
+        target.AssertNoErrors();
+    }
+
+    [Fact(Timeout = 30000)]
     public async Task Read_with_a_larger_EDTL_reports_underflow_and_a_smaller_one_is_clipped_with_overflow()
     {
         await using RunningTarget target = await RunningTarget.StartAsync();
