@@ -18,6 +18,8 @@ public static class DiffExclusions
         ("E3 VPD 00h page list", "F3: the target and the model list different VPD pages; status/sense still compared."),
         ("E4 standard INQUIRY version descriptors", "F4: VERSION DESCRIPTOR 1-8 (bytes 58-73) differ (SAM-5 vs SAM-6, order); the rest of the page is compared."),
         ("E5 VPD 83h target port group", "F5: a standalone node reports TPG 1 (ctl-ha.md §5.5, non-HA); the model has no non-HA configuration and says 2. The group number of the type-5h designator is not compared."),
+        ("E8 standard INQUIRY VERSION byte", "F8: the model is moving VERSION from 07h (SPC-5) to 06h (SPC-4, libiscsi compatibility); the target says 07h. Byte 2 is not compared until the two are aligned."),
+        ("E7 SYNCHRONIZE CACHE under SWP", "F7: the model (spec command table, CTL) rejects it with 07/27/02, the target completes it; no state differs, so a GOOD from the target is accepted for that one answer."),
         ("E6 RESERVE/RELEASE(6) while PR registrations exist", "F6: the target conflicts, CTL and the model do not; such steps are skipped on both sides (not sent) so the two states stay comparable."),
     ];
 
@@ -48,6 +50,12 @@ public static class DiffExclusions
             applied.Add("E1");
         }
 
+        if (cdb is [0x35, ..] && model.Sense is { Key: 0x07, Asc: 0x27, Ascq: 0x02 } && target.Status == 0x00)
+        {
+            model = target;
+            applied.Add("E7");
+        }
+
         if (cdb.Length >= 6 && cdb[0] == 0x12)
         {
             var evpd = (cdb[1] & 0x01) != 0;
@@ -65,9 +73,10 @@ public static class DiffExclusions
             }
             else if (!evpd)
             {
-                target = target with { DataIn = Masked(target.DataIn, 58, 74) };
-                model = model with { DataIn = Masked(model.DataIn, 58, 74) };
+                target = target with { DataIn = Masked(Masked(target.DataIn, 58, 74), 2, 3) };
+                model = model with { DataIn = Masked(Masked(model.DataIn, 58, 74), 2, 3) };
                 applied.Add("E4");
+                applied.Add("E8");
             }
         }
 
