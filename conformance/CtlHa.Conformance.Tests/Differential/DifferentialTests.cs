@@ -10,7 +10,11 @@ namespace CtlHa.Conformance.Tests.Differential;
 /// <c>ctlha node</c> (over iSCSI) and on <c>LogicalUnitModel</c>, every step's status, sense (key/ASC/ASCQ, format,
 /// INFORMATION and SKS where the model gives them) and data-in are equal. A failure prints the shrunk sequence as a
 /// trace (<c>init2 WRITE(10) lba=8 len=1 seed=1 → GOOD</c>) and the replay seed (<c>CTLHA_DIFF_REPLAY</c>).
-/// Exclusions: none beyond <see cref="DiffExclusions.All"/> (documented in conformance/DIFFERENTIAL-FINDINGS.md).
+/// Exclusions, each narrow and tied to a finding in conformance/DIFFERENTIAL-FINDINGS.md (<see cref="DiffExclusions.All"/>):
+/// E1 INFORMATION of 05/21/00 (F1); E2 VPD 83h descriptor order (F2); E3 VPD 00h page list (F3); E4 standard INQUIRY
+/// version descriptors (F4); E5 VPD 83h TPG number of a standalone node (F5); E6 RESERVE/RELEASE(6) not sent while PR
+/// registrations exist (F6); E7 SYNCHRONIZE CACHE under SWP (F7); E8 standard INQUIRY VERSION byte (F8).
+/// <c>CTLHA_DIFF_NO_EXCLUSIONS=1</c> turns them off.
 /// </summary>
 [Collection(NodeCollection.Name)]
 public sealed class DifferentialTests
