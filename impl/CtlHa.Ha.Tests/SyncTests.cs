@@ -30,7 +30,10 @@ public sealed class SyncTests
         {
             await Task.Delay(200);
         }
-        Assert.False(waiting.IsCompleted);
+        if (waiting.IsCompleted)
+        {
+            Assert.Fail($"completed early: {(await waiting).Outcome}");
+        }
         await pair.StopAAsync();
         var (outcome, _) = await waiting;
         Assert.Equal(ScsiStatus.Busy, outcome.Status);

@@ -244,10 +244,26 @@ public sealed partial class HaNode
             conflict = $"size differs ({m.SizeInBlocks} x {m.BlockSize} on node {3 - NodeId}, {lun.BlockCount} x {lun.BlockSize} here)";
         }
         bool peerPrimary = (m.Flags & W.LunRoleFlags.Primary) != 0 && (m.Flags & W.LunRoleFlags.Disabled) == 0;
-        bool changed;
         bool adopt;
-        bool reply;
         bool importScsi2;
+        lock (_lock)
+        {
+            adopt = conflict is null && _luns[lun.LunId].Role != HaRole.Primary && peerPrimary;
+            importScsi2 = conflict is null && (adopt || _peerSyncComplete);
+        }
+
+        // Adopt the primary's reservations before this node believes in it (§4.3 LUN_SYNC; CtlHa keeps the reserved flag).
+        if (adopt)
+        {
+            lun.ReservationState.Persistent.Import(ToSnapshot(m));
+        }
+        if (importScsi2)
+        {
+            var holder = m.Scsi2Holder == W.WireLimits.NoReservation ? null : _directory.Identity(m.Scsi2Holder);
+            lun.ReservationState.Scsi2.Import(new Scsi2Snapshot(holder));
+        }
+        bool changed;
+        bool reply;
         lock (_lock)
         {
             var st = _luns[lun.LunId];
@@ -256,9 +272,7 @@ public sealed partial class HaNode
             st.PeerRolePrimary = (m.Flags & W.LunRoleFlags.Primary) != 0;
             st.PeerPrimary = conflict is null && peerPrimary;
             changed = before != st.PeerPrimary;
-            adopt = conflict is null && st.Role != HaRole.Primary && peerPrimary;
             reply = conflict is null && st.Role == HaRole.Primary && (m.Flags & W.LunRoleFlags.PeerPrimaryKnown) == 0;
-            importScsi2 = conflict is null && (adopt || _peerSyncComplete);
         }
         if (conflict is not null)
         {
@@ -268,15 +282,6 @@ public sealed partial class HaNode
         {
             Log.PeerPrimaryChanged(_logger, lun.LunId, peerPrimary);
             lun.EstablishUnitAttentionForAll(UnitAttention.AsymmetricAccessChange);
-        }
-        if (adopt)
-        {
-            lun.ReservationState.Persistent.Import(ToSnapshot(m));
-        }
-        if (importScsi2)
-        {
-            var holder = m.Scsi2Holder == W.WireLimits.NoReservation ? null : _directory.Identity(m.Scsi2Holder);
-            lun.ReservationState.Scsi2.Import(new Scsi2Snapshot(holder));
         }
         if (reply)
         {
