@@ -7,14 +7,14 @@ namespace CtlHa.Scsi.Tests;
 public sealed class InquiryTests
 {
     [Fact]
-    public async Task Standard_inquiry_reports_spc5_tpgs_multip_cmdque_and_3pc()
+    public async Task Standard_inquiry_reports_version_06h_tpgs_multip_cmdque_and_3pc()
     {
         var h = new Harness();
         var (o, d) = await h.RunAsync(Cdbs.Inquiry()); // no UA before INQUIRY
         OutcomeAssert.Good(o);
         Assert.Equal(96, d.Length);
         Assert.Equal(0x00, d[0]);
-        Assert.Equal(0x07, d[2]);
+        Assert.Equal(0x06, d[2]); // SPC-4: libiscsi 1.19 Inquiry.Standard rejects SPC-5's 07h
         Assert.Equal(0x10, d[5] & 0x30); // TPGS = 01b
         Assert.Equal(0x08, d[5] & 0x08); // 3PC
         Assert.Equal(0x10, d[6] & 0x10); // MultiP
@@ -108,10 +108,16 @@ public sealed class InquiryTests
     {
         var h = new Harness();
         var (_, b0) = await h.RunAsync(Cdbs.Inquiry(true, 0xB0));
-        Assert.Equal(0x01, b0[4] & 0x01); // WSNZ
+        Assert.Equal(0x00, b0[4] & 0x01); // WSNZ=0: WRITE SAME of 0 blocks runs to the last LBA
         Assert.True(b0[5] >= 1);          // MAXIMUM COMPARE AND WRITE LENGTH
-        Assert.Equal((uint)(8 << 20) / 512, BinaryPrimitives.ReadUInt32BigEndian(b0.AsSpan(8)));
-        Assert.True(BinaryPrimitives.ReadUInt32BigEndian(b0.AsSpan(20)) > 0);
+        Assert.Equal((uint)new ScsiEngineOptions().MaxTransferBytes / 512, BinaryPrimitives.ReadUInt32BigEndian(b0.AsSpan(8)));
+        Assert.True(BinaryPrimitives.ReadUInt32BigEndian(b0.AsSpan(8)) >= 65536); // libiscsi WriteSame16.Unmap: WRITE(16) of 65536 blocks
+        uint maxUnmap = BinaryPrimitives.ReadUInt32BigEndian(b0.AsSpan(20));
+        uint maxUnmapDescriptors = BinaryPrimitives.ReadUInt32BigEndian(b0.AsSpan(24));
+        // libiscsi Inquiry.BlockLimits: non-zero, and FFFFFFFFh (no limit) or at most 1M.
+        Assert.True(maxUnmap == uint.MaxValue || maxUnmap is > 0 and <= 1024 * 1024);
+        Assert.True(maxUnmapDescriptors == uint.MaxValue || maxUnmapDescriptors is > 0 and <= 1024 * 1024);
+        Assert.Equal(0x3C, b0[3]);
         var (_, b1) = await h.RunAsync(Cdbs.Inquiry(true, 0xB1));
         Assert.Equal(1, BinaryPrimitives.ReadUInt16BigEndian(b1.AsSpan(4)));
         var (_, b2) = await h.RunAsync(Cdbs.Inquiry(true, 0xB2));

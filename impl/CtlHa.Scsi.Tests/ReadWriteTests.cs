@@ -168,6 +168,44 @@ public sealed class ReadWriteTests
     }
 
     [Fact]
+    public async Task Compare_and_write_whose_data_out_length_is_not_twice_the_blocks_is_invalid()
+    {
+        // libiscsi CompareAndWrite.Simple: 256 blocks truncate to NUMBER OF LOGICAL BLOCKS 0 with 256 KiB of Data-Out.
+        var h = await Harness.ReadyAsync();
+        byte[] cdb = new byte[16];
+        cdb[0] = 0x89;
+        cdb[13] = 0;
+        OutcomeAssert.Field(await h.RunDeclaredWriteAsync(cdb, new byte[2 * 256 * 512], 2 * 256 * 512), 13);
+        cdb[13] = 1;
+        OutcomeAssert.Field(await h.RunDeclaredWriteAsync(cdb, new byte[512], 512), 13);
+        OutcomeAssert.Good(await h.RunDeclaredWriteAsync(cdb, new byte[1024], 1024));
+    }
+
+    [Fact]
+    public async Task Orwrite_ors_the_data_out_into_the_blocks_and_rejects_orprotect()
+    {
+        var h = await Harness.ReadyAsync();
+        byte[] a = new byte[1024];
+        byte[] b = new byte[1024];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = (byte)(i % 3 == 0 ? 0x0F : 0x00);
+            b[i] = (byte)(i % 2 == 0 ? 0xF0 : 0x01);
+        }
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Write10(30, 2), a)).Outcome);
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Rw16(0x8B, 30, 2), b)).Outcome);
+        byte[] expected = new byte[1024];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            expected[i] = (byte)(a[i] | b[i]);
+        }
+        Assert.Equal(expected, (await h.RunAsync(Cdbs.Read10(30, 2))).Data);
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Rw16(0x8B, 30, 0))).Outcome);
+        OutcomeAssert.Field((await h.RunAsync(Cdbs.Rw16(0x8B, 30, 1, flags: 0x20), b)).Outcome, 1, 5); // ORPROTECT
+        OutcomeAssert.Check((await h.RunAsync(Cdbs.Rw16(0x8B, 32767, 2), b)).Outcome, SenseKey.IllegalRequest, 0x21, 0);
+    }
+
+    [Fact]
     public async Task Software_write_protect_refuses_writes_with_data_protect()
     {
         var h = await Harness.ReadyAsync();

@@ -124,6 +124,18 @@ public sealed class Harness
         return (outcome, channel.DataIn);
     }
 
+    /// <summary>Runs a command whose initiator declared Data-Out of <paramref name="edtl"/> bytes (iSCSI W bit).</summary>
+    public async Task<ScsiOutcome> RunDeclaredWriteAsync(byte[] cdb, byte[] dataOut, uint edtl)
+    {
+        var t = Task(cdb, new TestChannel(dataOut), edtl: edtl);
+        var task = new ScsiTask
+        {
+            Nexus = t.Nexus, Lun = t.Lun, Cdb = t.Cdb, Tag = t.Tag, Attribute = t.Attribute,
+            ExpectedDataTransferLength = edtl, Direction = DataDirection.Write, Channel = t.Channel,
+        };
+        return await Engine.ExecuteAsync(task, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Consumes pending UAs (power on) with TEST UNIT READY until it returns GOOD.</summary>
     public async Task ClearUnitAttentionsAsync(ITNexus? nexus = null, int lun = 0)
     {

@@ -153,10 +153,51 @@ public sealed class ThinProvisioningTests : IDisposable
     public async Task Write_same_field_errors()
     {
         var h = await Harness.ReadyAsync(engineOptions: new ScsiEngineOptions { MaxWriteSameBlocks = 1000 });
-        OutcomeAssert.Field((await h.RunAsync(Cdbs.Rw10(0x41, 0, 0), new byte[512])).Outcome, 7);       // WSNZ
+        // WSNZ=0: 0 blocks at LBA 0 means all 32768 blocks, more than MAXIMUM WRITE SAME LENGTH.
+        OutcomeAssert.Field((await h.RunAsync(Cdbs.Rw10(0x41, 0, 0), new byte[512])).Outcome, 7);
         OutcomeAssert.Field((await h.RunAsync(Cdbs.Rw16(0x93, 0, 1001), new byte[512])).Outcome, 10);   // > max
         OutcomeAssert.Field((await h.RunAsync(Cdbs.Rw16(0x93, 0, 1, flags: 0x18), new byte[512])).Outcome, 1, 4); // ANCHOR
         OutcomeAssert.Check((await h.RunAsync(Cdbs.Rw16(0x93, 32767, 2), new byte[512])).Outcome, SenseKey.IllegalRequest, 0x21, 0);
+    }
+
+    [Fact]
+    public async Task Write_same_of_zero_blocks_writes_from_the_lba_to_the_last_block()
+    {
+        var h = await Harness.ReadyAsync(sizeBytes: 1 << 20); // 2048 blocks
+        byte[] block = Cdbs.Pattern(512, 5);
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Rw10(0x41, 2040, 0), block)).Outcome);
+        var data = (await h.RunAsync(Cdbs.Read10(2039, 9))).Data;
+        Assert.All(data[..512], b => Assert.Equal(0, b));
+        for (int i = 1; i < 9; i++)
+        {
+            Assert.Equal(block, data[(i * 512)..((i + 1) * 512)]);
+        }
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Rw16(0x93, 2048, 0), block)).Outcome); // nothing left to write
+        OutcomeAssert.Check((await h.RunAsync(Cdbs.Rw16(0x93, 2049, 0), block)).Outcome, SenseKey.IllegalRequest, 0x21, 0);
+        var (_, b0) = await h.RunAsync(Cdbs.Inquiry(true, 0xB0));
+        Assert.Equal(0, b0[4] & 0x01); // WSNZ
+    }
+
+    [Fact]
+    public async Task Write_same_whose_data_out_is_not_one_block_is_invalid()
+    {
+        var h = await Harness.ReadyAsync();
+        byte[] ws10 = Cdbs.Rw10(0x41, 0, 1, flags: 0x08);
+        OutcomeAssert.Field(await h.RunDeclaredWriteAsync(ws10, new byte[256], 256), 7);
+        OutcomeAssert.Field(await h.RunDeclaredWriteAsync(ws10, new byte[1024], 1024), 7);
+        OutcomeAssert.Good(await h.RunDeclaredWriteAsync(ws10, new byte[512], 512));
+    }
+
+    [Fact]
+    public async Task Read_capacity_16_reports_4k_physical_blocks_for_512_byte_lbas()
+    {
+        var h = await Harness.ReadyAsync();
+        byte[] cdb = new byte[16];
+        cdb[0] = 0x9E;
+        cdb[1] = 0x10;
+        cdb[13] = 32;
+        var (_, d) = await h.RunAsync(cdb);
+        Assert.Equal(3, d[13] & 0x0F); // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
     }
 
     [Fact]

@@ -59,13 +59,14 @@ public sealed class UnitAttentionTests
     }
 
     [Fact]
-    public async Task Lun_reset_sets_29_00_for_other_nexuses_only()
+    public async Task Lun_reset_sets_29_00_for_every_nexus_including_the_requester()
     {
         var h = await Harness.ReadyAsync();
         var other = h.NewNexus("iqn.test:b");
         await h.ClearUnitAttentionsAsync(other);
         Assert.Equal(TaskManagementResponse.FunctionComplete,
             await h.Engine.TaskManagementAsync(new TaskManagementRequest(h.Nexus, TaskManagementFunction.LogicalUnitReset, 0, 0), CancellationToken.None));
+        OutcomeAssert.Check((await h.RunAsync(Cdbs.TestUnitReady())).Outcome, SenseKey.UnitAttention, 0x29, 0x00);
         OutcomeAssert.Good((await h.RunAsync(Cdbs.TestUnitReady())).Outcome);
         OutcomeAssert.Check((await h.RunAsync(Cdbs.TestUnitReady(), nexus: other)).Outcome, SenseKey.UnitAttention, 0x29, 0x00);
     }

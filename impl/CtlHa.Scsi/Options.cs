@@ -53,8 +53,12 @@ public sealed record LogicalUnitOptions
 /// <summary>Engine-wide configuration.</summary>
 public sealed record ScsiEngineOptions
 {
-    /// <summary>MAXIMUM TRANSFER LENGTH in bytes (VPD B0h reports it in blocks).</summary>
-    public int MaxTransferBytes { get; init; } = 8 * 1024 * 1024;
+    /// <summary>
+    /// MAXIMUM TRANSFER LENGTH in bytes (VPD B0h reports it in blocks). Data moves in <see cref="IoChunkBytes"/> pieces,
+    /// so the limit costs no memory; 256 MiB = 65536 blocks of 4 KiB, because libiscsi WriteSame16.Unmap writes 65536
+    /// blocks with one WRITE(16) whenever MAXIMUM WRITE SAME LENGTH allows it, without looking at this limit.
+    /// </summary>
+    public int MaxTransferBytes { get; init; } = 256 * 1024 * 1024;
 
     /// <summary>Backend I/O chunk: longer READ/WRITE commands are moved in pieces of this size.</summary>
     public int IoChunkBytes { get; init; } = 1024 * 1024;
@@ -62,8 +66,11 @@ public sealed record ScsiEngineOptions
     /// <summary>MAXIMUM COMPARE AND WRITE LENGTH in blocks (VPD B0h byte 5).</summary>
     public byte MaxCompareAndWriteBlocks { get; init; } = 255;
 
-    /// <summary>MAXIMUM UNMAP LBA COUNT (VPD B0h).</summary>
-    public uint MaxUnmapBlocks { get; init; } = 0x4000_0000;
+    /// <summary>
+    /// MAXIMUM UNMAP LBA COUNT (VPD B0h). FFFFFFFFh = no limit, as CTL's default; libiscsi rejects explicit limits
+    /// above 1M blocks as insane.
+    /// </summary>
+    public uint MaxUnmapBlocks { get; init; } = uint.MaxValue;
 
     /// <summary>MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT (VPD B0h).</summary>
     public uint MaxUnmapDescriptors { get; init; } = 128;

@@ -80,12 +80,13 @@ public sealed partial class ScsiEngine
 
     /// <summary>
     /// CTL <c>ctl_do_lun_reset</c>: abort every task, release SCSI-2 reservations, and set the reset UA for every
-    /// other initiator.
+    /// I_T nexus, the requester's included (SAM-5 §6.3.2: the reset is a unit attention condition for all I_T nexuses;
+    /// CTL <c>ctl_est_ua_all(lun, -1, …)</c>; libiscsi MultipathIO.Reset checks every path).
     /// </summary>
     private static void ResetLogicalUnit(LogicalUnit lun, ITNexus requester, UnitAttention ua)
     {
         lun.AbortTasks(static _ => true, requester);
         lun.Reservations?.OnLogicalUnitReset();
-        lun.EstablishUnitAttentionForAll(ua, except: requester);
+        lun.EstablishUnitAttentionForAll(ua);
     }
 }

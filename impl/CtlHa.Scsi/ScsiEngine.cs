@@ -190,10 +190,7 @@ public sealed partial class ScsiEngine : IScsiTarget
             {
                 return gate;
             }
-            if (lun.Reservations?.CheckAccess(ctx, command) is { } conflict)
-            {
-                return conflict;
-            }
+            // Write protection before reservation conflicts: CTL ctl_scsiio_lun_check order, as the CtlHa model.
             if ((command.Flags & CommandFlags.WritesMedium) != 0)
             {
                 if (lun.ReadOnly)
@@ -204,6 +201,10 @@ public sealed partial class ScsiEngine : IScsiTarget
                 {
                     return ctx.Check(SenseKey.DataProtect, 0x27, 0x02); // software write protected
                 }
+            }
+            if (lun.Reservations?.CheckAccess(ctx, command) is { } conflict)
+            {
+                return conflict;
             }
 
             switch (lun.Ooa.Admit(ctx))

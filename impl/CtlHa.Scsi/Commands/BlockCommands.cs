@@ -22,6 +22,9 @@ internal static class BlockCommands
         Media(t, 0x2A, "WRITE(10)", WriteAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent10, [0x2A, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, C], W);
         Media(t, 0xAA, "WRITE(12)", WriteAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent12, [0xAA, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C], W);
         Media(t, 0x8A, "WRITE(16)", WriteAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent16, [0x8A, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C], W);
+        // ORWRITE(16), SBC-4 §5.11: byte 1 ORPROTECT 0xE0 (no protection information: not in the mask, so 05/24/00
+        // as WRPROTECT of WRITE), DPO 0x10, FUA 0x08, FUA_NV 0x02; GROUP NUMBER byte 14.
+        Media(t, 0x8B, "ORWRITE(16)", OrWriteAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent16, [0x8B, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C], W);
         // WRITE AND VERIFY / VERIFY: byte 1 DPO 0x10, BYTCHK 0x06.
         Media(t, 0x2E, "WRITE AND VERIFY(10)", WriteAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent10, [0x2E, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, C], W);
         Media(t, 0xAE, "WRITE AND VERIFY(12)", WriteAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent12, [0xAE, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C], W);
@@ -30,8 +33,8 @@ internal static class BlockCommands
         Media(t, 0xAF, "VERIFY(12)", VerifyAsync, SerializationClass.Read, ReservationAccess.Read, Cdb.Extent12, [0xAF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C]);
         Media(t, 0x8F, "VERIFY(16)", VerifyAsync, SerializationClass.Read, ReservationAccess.Read, Cdb.Extent16, [0x8F, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C]);
         // WRITE SAME: byte 1 ANCHOR 0x10, UNMAP 0x08, PBDATA 0x04, LBDATA 0x02, NDOB 0x01 (16 only).
-        Media(t, 0x41, "WRITE SAME(10)", WriteSameAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent10, [0x41, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, C], W);
-        Media(t, 0x93, "WRITE SAME(16)", WriteSameAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.Extent16, [0x93, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C], W);
+        Media(t, 0x41, "WRITE SAME(10)", WriteSameAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.ExtentWriteSame10, [0x41, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, C], W);
+        Media(t, 0x93, "WRITE SAME(16)", WriteSameAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.ExtentWriteSame16, [0x93, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, C], W);
         Media(t, 0x42, "UNMAP", UnmapAsync, SerializationClass.Unmap, ReservationAccess.Write, null, [0x42, 0x01, 0, 0, 0, 0, 0x1F, 0xFF, 0xFF, C], W);
         Media(t, 0x89, "COMPARE AND WRITE", CompareAndWriteAsync, SerializationClass.Write, ReservationAccess.Write, Cdb.ExtentCompareAndWrite,
             [0x89, 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0x1F, C], W);
@@ -197,6 +200,64 @@ internal static class BlockCommands
         return ScsiOutcome.Good;
     }
 
+    /// <summary>
+    /// ORWRITE(16), SBC-4 §5.11 (the single-command form, no BMOP/change generation of ORWRITE(32)): each byte of the
+    /// range becomes the medium's byte OR the Data-Out byte. The OOA queue keeps overlapping commands out meanwhile,
+    /// so the read-modify-write is atomic to other initiators.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<ScsiOutcome> OrWriteAsync(CommandContext ctx)
+    {
+        var lun = ctx.LogicalUnit;
+        var cdb = ctx.Cdb;
+        ctx.Command.Extent!(cdb, out ulong lba, out ulong blocks);
+        bool fua = (cdb[1] & 0x08) != 0 || !lun.Mode.WriteCacheEnabled;
+        if (!InRange(lun, lba, blocks))
+        {
+            return ctx.LbaOutOfRange();
+        }
+        if (blocks == 0)
+        {
+            return ScsiOutcome.Good;
+        }
+        long total = (long)blocks << lun.BlockSizeShift;
+        if (total > ctx.Engine.Options.MaxTransferBytes)
+        {
+            return ctx.IllegalField(LengthOffset(cdb[0]));
+        }
+        int chunk = (int)Math.Min(total, ctx.Engine.Options.IoChunkBytes);
+        byte[] data = ArrayPool<byte>.Shared.Rent(chunk);
+        byte[] media = ArrayPool<byte>.Shared.Rent(chunk);
+        try
+        {
+            long offset = (long)lba << lun.BlockSizeShift;
+            long done = 0;
+            while (done < total)
+            {
+                int n = (int)Math.Min(chunk, total - done);
+                await ctx.ReceiveDataOutAsync(data.AsMemory(0, n), (uint)done).ConfigureAwait(false);
+                await lun.Backend.ReadAsync(offset + done, media.AsMemory(0, n), ctx.CancellationToken).ConfigureAwait(false);
+                OrInto(media.AsSpan(0, n), data.AsSpan(0, n));
+                await lun.Backend.WriteAsync(offset + done, media.AsMemory(0, n), fua, ctx.CancellationToken).ConfigureAwait(false);
+                done += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(data);
+            ArrayPool<byte>.Shared.Return(media);
+        }
+        return ScsiOutcome.Good;
+    }
+
+    private static void OrInto(Span<byte> destination, ReadOnlySpan<byte> source)
+    {
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] |= source[i];
+        }
+    }
+
     // ---- VERIFY -------------------------------------------------------------------------------------------------
 
     /// <summary>
@@ -282,7 +343,9 @@ internal static class BlockCommands
     /// <summary>
     /// WRITE SAME(10/16), SBC-4 §5.48/5.50. UNMAP=1 with an all-zero block deallocates (LBPRZ=1 makes that read back
     /// as the same zeros); ANCHOR is refused (ANC_SUP=0); NDOB=1 writes zeros without a Data-Out buffer;
-    /// WSNZ=1 so a zero length is invalid.
+    /// WSNZ=0: a zero length writes from the LBA to the last block (as the CtlHa model; libiscsi WriteSame10.ZeroBlocks
+    /// counts 05/24/00 for it as a skip). The Data-Out buffer is exactly one block: an initiator declaring another
+    /// length gets 05/24/00 (libiscsi WriteSame10.InvalidDataOutSize, LIO).
     /// </summary>
     private static async ValueTask<ScsiOutcome> WriteSameAsync(CommandContext ctx)
     {
@@ -295,7 +358,8 @@ internal static class BlockCommands
         bool pbdata = (flags & 0x04) != 0;
         bool lbdata = (flags & 0x02) != 0;
         bool ndob = is16 && (flags & 0x01) != 0;
-        ctx.Command.Extent!(cdb, out ulong lba, out ulong blocks);
+        ulong lba = is16 ? Cdb.U64(cdb, 2) : Cdb.U32(cdb, 2);
+        ulong blocks = is16 ? Cdb.U32(cdb, 10) : Cdb.U16(cdb, 7);
         int lengthOffset = is16 ? 10 : 7;
         if (anchor)
         {
@@ -309,17 +373,26 @@ internal static class BlockCommands
         {
             return ctx.IllegalField(1, lbdata ? 1 : 2);
         }
+        if (!InRange(lun, lba, blocks))
+        {
+            return ctx.LbaOutOfRange();
+        }
         if (blocks == 0)
         {
-            return ctx.IllegalField(lengthOffset); // WSNZ=1
+            blocks = (ulong)lun.BlockCount - lba; // WSNZ=0
         }
         if (blocks > ctx.Engine.Options.MaxWriteSameBlocks)
         {
             return ctx.IllegalField(lengthOffset);
         }
-        if (!InRange(lun, lba, blocks))
+        uint expectedOut = ndob ? 0u : (uint)lun.BlockSize;
+        if ((ctx.Task.Direction & DataDirection.Write) != 0 && ctx.Task.ExpectedDataTransferLength != expectedOut)
         {
-            return ctx.LbaOutOfRange();
+            return ctx.IllegalField(lengthOffset);
+        }
+        if (blocks == 0)
+        {
+            return ScsiOutcome.Good;
         }
         int bs = lun.BlockSize;
         byte[] pattern = new byte[bs];
@@ -451,6 +524,15 @@ internal static class BlockCommands
         {
             return ctx.IllegalField(13);
         }
+        // The Data-Out buffer is exactly the verify half then the write half (SBC-4 §5.3): when the initiator declares a
+        // Data-Out length other than 2 x NUMBER OF LOGICAL BLOCKS, the halves cannot be told apart (typically a length
+        // above 255 truncated into the one-byte field), so the NUMBER OF LOGICAL BLOCKS field is invalid (as LIO;
+        // libiscsi CompareAndWrite.Simple sends 256 blocks and expects 05/24/00).
+        if ((ctx.Task.Direction & DataDirection.Write) != 0
+            && ctx.Task.ExpectedDataTransferLength != (ulong)(2 * blocks) << lun.BlockSizeShift)
+        {
+            return ctx.IllegalField(13);
+        }
         if (!InRange(lun, lba, blocks))
         {
             return ctx.LbaOutOfRange();
@@ -521,6 +603,13 @@ internal static class BlockCommands
     }
 
     /// <summary>
+    /// LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: the backends map and punch holes in 4 KiB pages, so a 512-byte LU
+    /// reports 4 KiB physical blocks (exponent 3), as CTL does for a file backend with a 4 KiB page. libiscsi runs
+    /// WriteSame10/16.UnmapUnaligned and .InvalidDataOutSize only when this is at least 1.
+    /// </summary>
+    internal static byte LogicalPerPhysicalExponent(LogicalUnit lun) => lun.BlockSize >= 4096 ? (byte)0 : (byte)(12 - lun.BlockSizeShift);
+
+    /// <summary>
     /// READ CAPACITY(16), SBC-4 §5.21 (32 bytes): last LBA @0, block length @8, byte 13 exponents, byte 14 LBPME 0x80 |
     /// LBPRZ 0x40. ALLOCATION LENGTH @10.
     /// </summary>
@@ -530,6 +619,7 @@ internal static class BlockCommands
         byte[] data = new byte[32];
         BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)(lun.BlockCount - 1));
         BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(8), (uint)lun.BlockSize);
+        data[13] = LogicalPerPhysicalExponent(lun);
         if (lun.Backend.IsThin)
         {
             data[14] = 0x80 | 0x40;

@@ -45,6 +45,28 @@ internal static class Cdb
         return true;
     }
 
+    /// <summary>WRITE SAME(10): as <see cref="Extent10"/>, but 0 blocks means "to the last LBA" (WSNZ=0, SBC-4 §5.47).</summary>
+    public static bool ExtentWriteSame10(ReadOnlySpan<byte> cdb, out ulong lba, out ulong blocks)
+    {
+        Extent10(cdb, out lba, out blocks);
+        if (blocks == 0)
+        {
+            blocks = ulong.MaxValue - lba;
+        }
+        return true;
+    }
+
+    /// <summary>WRITE SAME(16): as <see cref="Extent16"/>, 0 blocks = to the last LBA.</summary>
+    public static bool ExtentWriteSame16(ReadOnlySpan<byte> cdb, out ulong lba, out ulong blocks)
+    {
+        Extent16(cdb, out lba, out blocks);
+        if (blocks == 0)
+        {
+            blocks = ulong.MaxValue - lba;
+        }
+        return true;
+    }
+
     /// <summary>COMPARE AND WRITE: LBA bytes 2-9, NUMBER OF LOGICAL BLOCKS byte 13 (SBC-4 §5.3).</summary>
     public static bool ExtentCompareAndWrite(ReadOnlySpan<byte> cdb, out ulong lba, out ulong blocks)
     {

@@ -53,14 +53,16 @@ internal static partial class PrimaryCommands
     }
 
     /// <summary>
-    /// Standard INQUIRY data (SPC-5 §6.7.2, 96 bytes): byte 0 PQ|PDT, 2 VERSION 07h (SPC-5), 3 HISUP|format 2,
+    /// Standard INQUIRY data (SPC-5 §6.7.2, 96 bytes): byte 0 PQ|PDT, 2 VERSION, 3 HISUP|format 2,
     /// 5 TPGS=01b|3PC, 6 MULTIP, 7 CMDQUE, vendor @8, product @16, revision @32, version descriptors @58.
+    /// VERSION is 06h (SPC-4), not SPC-5's 07h: libiscsi 1.19 (Inquiry.Standard) accepts only 04h-06h and the
+    /// command set we implement is SPC-4's plus a few SPC-5 additions; the version descriptors still name SPC-5.
     /// </summary>
     internal static byte[] StandardInquiry(LogicalUnitOptions? options, byte peripheral)
     {
         byte[] d = new byte[96];
         d[0] = peripheral;
-        d[2] = 0x07;
+        d[2] = 0x06;
         d[3] = 0x12;
         d[4] = (byte)(d.Length - 5);
         d[5] = 0x10 | 0x08;
@@ -221,7 +223,7 @@ internal static partial class PrimaryCommands
         byte[] d = new byte[64];
         d[1] = 0xB0;
         d[3] = 0x3C;
-        d[4] = 0x01;
+        d[4] = 0x00; // WSNZ=0: WRITE SAME with 0 blocks writes to the last LBA
         d[5] = o.MaxCompareAndWriteBlocks;
         uint maxTransfer = (uint)(o.MaxTransferBytes / bs);
         BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(8), maxTransfer);
@@ -229,6 +231,7 @@ internal static partial class PrimaryCommands
         BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(16), maxTransfer);
         if (ctx.LogicalUnit.Backend.IsThin)
         {
+            // libiscsi Inquiry.BlockLimits: either FFFFFFFFh (no limit) or at most 1M blocks.
             BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(20), o.MaxUnmapBlocks);
             BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(24), o.MaxUnmapDescriptors);
             // Holes are punched in whole pages: a 4 KiB granularity keeps unmapped ranges visibly deallocated.
