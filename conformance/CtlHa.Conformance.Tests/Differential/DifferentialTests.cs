@@ -13,7 +13,8 @@ namespace CtlHa.Conformance.Tests.Differential;
 /// Exclusions, each narrow and tied to a finding in conformance/DIFFERENTIAL-FINDINGS.md (<see cref="DiffExclusions.All"/>):
 /// E1 INFORMATION of 05/21/00 (F1); E2 VPD 83h descriptor order (F2); E3 VPD 00h page list (F3); E4 standard INQUIRY
 /// version descriptors (F4); E5 VPD 83h TPG number of a standalone node (F5); E6 RESERVE/RELEASE(6) not sent while PR
-/// registrations exist (F6); E7 SYNCHRONIZE CACHE under SWP (F7); E8 standard INQUIRY VERSION byte (F8).
+/// registrations exist (F6); E7 SYNCHRONIZE CACHE under SWP (F7); E8 standard INQUIRY VERSION byte (F8); E9 write protection vs reservation
+/// conflict order (F9).
 /// <c>CTLHA_DIFF_NO_EXCLUSIONS=1</c> turns them off.
 /// </summary>
 [Collection(NodeCollection.Name)]

@@ -19,6 +19,7 @@ public static class DiffExclusions
         ("E4 standard INQUIRY version descriptors", "F4: VERSION DESCRIPTOR 1-8 (bytes 58-73) differ (SAM-5 vs SAM-6, order); the rest of the page is compared."),
         ("E5 VPD 83h target port group", "F5: a standalone node reports TPG 1 (ctl-ha.md §5.5, non-HA); the model has no non-HA configuration and says 2. The group number of the type-5h designator is not compared."),
         ("E8 standard INQUIRY VERSION byte", "F8: the model is moving VERSION from 07h (SPC-5) to 06h (SPC-4, libiscsi compatibility); the target says 07h. Byte 2 is not compared until the two are aligned."),
+        ("E9 write protection before reservation conflict", "F9: with SWP set and another nexus's reservation, the model (ctl-ha.md §5.2 order) says 07/27/0x, the target RESERVATION CONFLICT; both reject, no state differs, so that one pairing is accepted."),
         ("E7 SYNCHRONIZE CACHE under SWP", "F7: the model (spec command table, CTL) rejects it with 07/27/02, the target completes it; no state differs, so a GOOD from the target is accepted for that one answer."),
         ("E6 RESERVE/RELEASE(6) while PR registrations exist", "F6: the target conflicts, CTL and the model do not; such steps are skipped on both sides (not sent) so the two states stay comparable."),
     ];
@@ -48,6 +49,12 @@ public static class DiffExclusions
         {
             model = model with { Sense = s with { Information = null } };
             applied.Add("E1");
+        }
+
+        if (model.Sense is { Key: 0x07, Asc: 0x27, Ascq: 0x01 or 0x02 } && target.Status == 0x18)
+        {
+            model = target;
+            applied.Add("E9");
         }
 
         if (cdb is [0x35, ..] && model.Sense is { Key: 0x07, Asc: 0x27, Ascq: 0x02 } && target.Status == 0x00)
