@@ -58,7 +58,7 @@ internal sealed class IscsiCommand : IScsiDataChannel
     public ScsiTask Task { get; set; } = null!;
 
     /// <summary>Guards the R2T state below: the read loop (Data-Out ends a burst) and the executor (first data request) both issue R2Ts.</summary>
-    public Lock R2TGate { get; } = new();
+    public Lock R2TGate => _lock;
 
     /// <summary>
     /// Set once the executor first asks for data beyond what the initiator sends unsolicited. R2Ts wait for it: a command

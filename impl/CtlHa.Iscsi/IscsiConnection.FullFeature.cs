@@ -375,6 +375,15 @@ internal sealed partial class IscsiConnection
             ReleaseSlot(command);
         }
         ValueTask handedOff = default;
+        // Small transfers are copied into a pooled buffer so the executor goes on at once instead of waiting for the
+        // writer's flush (a thread hop per read); large ones go out from the executor's memory without a copy.
+        byte[]? copy = null;
+        if (length <= DataInCopyLimit)
+        {
+            copy = ArrayPool<byte>.Shared.Rent(length);
+            source.Span[..length].CopyTo(copy);
+            source = copy.AsMemory(0, length);
+        }
         int position = 0;
         while (position < length)
         {
@@ -394,7 +403,11 @@ internal sealed partial class IscsiConnection
             };
             new DataInPdu(sequenceEnd || (last && finalWithGoodStatus), status, ScsiStatus.Good, kind, command.Lun, command.Tag,
                 command.NextDataSN++, bufferOffset + (uint)position, residual, chunk).Write(pdu.Header);
-            if (last)
+            if (last && copy is not null)
+            {
+                pdu.Rented = copy; // earlier PDUs of this call are written before the last one
+            }
+            else if (last)
             {
                 handedOff = command.ArmDataIn();
                 pdu.DataInNotify = command;
@@ -404,6 +417,9 @@ internal sealed partial class IscsiConnection
         }
         return handedOff;
     }
+
+    /// <summary>Data-In calls up to this size are copied (see <see cref="SendDataIn"/>).</summary>
+    private const int DataInCopyLimit = 64 * 1024;
 
     // ---- SCSI Data-Out (RFC 7143 §11.7) ----
 

@@ -38,6 +38,9 @@ internal struct OutgoingPdu
     public StatSNMode StatSN;
     public OutgoingAction Action;
     public IscsiCommand? DataInNotify;
+
+    /// <summary>A pooled copy <see cref="Data"/> points into; returned to the pool once the PDU is in the pipe (or dropped).</summary>
+    public byte[]? Rented;
     public string? CloseReason;
 }
 
@@ -58,6 +61,7 @@ internal sealed partial class IscsiConnection
         if (!_outbox.Writer.TryWrite(pdu))
         {
             pdu.DataInNotify?.Fail(new OperationCanceledException("connection closed"));
+            // A rented copy is left to the GC here: earlier PDUs of the same call may still be in the outbox.
         }
     }
 
@@ -85,6 +89,7 @@ internal sealed partial class IscsiConnection
                 while (closeReason is null && reader.TryRead(out OutgoingPdu pdu))
                 {
                     unflushed += WritePdu(ref pdu);
+                    ReturnRented(ref pdu); // the pipe holds a copy now
                     if (pdu.DataInNotify is { } command)
                     {
                         flushed.Add(command);
@@ -145,6 +150,16 @@ internal sealed partial class IscsiConnection
         while (_outbox.Reader.TryRead(out OutgoingPdu pdu))
         {
             pdu.DataInNotify?.Fail(new OperationCanceledException("connection closed"));
+            ReturnRented(ref pdu);
+        }
+    }
+
+    private static void ReturnRented(ref OutgoingPdu pdu)
+    {
+        if (pdu.Rented is { } rented)
+        {
+            pdu.Rented = null;
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
