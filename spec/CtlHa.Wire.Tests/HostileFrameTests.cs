@@ -186,6 +186,15 @@ public sealed class HostileFrameTests
     }
 
     [Fact]
+    public void A_str32_length_beyond_the_frame_is_a_protocol_error_not_a_crash()
+    {
+        // Found by the byte-flip property: SyncComplete with one byte turned into a str32 marker.
+        byte[] payload = [0x92, 0x0E, 0x94, 0xCD, 0x04, 0xDB, 0xDB, 0x95, 0xCD, 0x13, 0x9D, 0xCE, 0xD7, 0x85, 0x2B, 0x34];
+        var kind = Raw.KindOf(Raw.Frame(payload));
+        Assert.True(kind is InterlinkErrorKind.Truncated or InterlinkErrorKind.Malformed, kind.ToString());
+    }
+
+    [Fact]
     public void A_string_where_an_integer_belongs_is_Malformed()
     {
         var frame = Raw.Frame((ref MessagePackWriter w) =>

@@ -51,12 +51,14 @@ public sealed class InterlinkAuthTests
     }
 
     [Fact]
-    public void A_key_file_loses_one_trailing_newline()
+    public void A_key_file_of_hex_text_is_decoded_and_anything_else_is_taken_byte_for_byte()
     {
         var path = Path.GetTempFileName();
         try
         {
-            File.WriteAllBytes(path, [.. Key, (byte)'\r', (byte)'\n']);
+            File.WriteAllText(path, Convert.ToHexString(Key).ToLowerInvariant() + "\n");
+            Assert.Equal(Key, InterlinkAuth.ReadKeyFile(path));
+            File.WriteAllBytes(path, [.. Key]);
             Assert.Equal(Key, InterlinkAuth.ReadKeyFile(path));
             File.WriteAllBytes(path, new byte[3]);
             Assert.Throws<InvalidDataException>(() => InterlinkAuth.ReadKeyFile(path));

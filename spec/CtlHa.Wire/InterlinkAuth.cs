@@ -49,25 +49,21 @@ public static class InterlinkAuth
         return mac.Length == expected.Length && CryptographicOperations.FixedTimeEquals(expected, mac);
     }
 
-    /// <summary>Reads a key file: its bytes, with one trailing "\n" or "\r\n" removed (editors add it).</summary>
+    /// <summary>
+    /// Reads a <c>--psk-file</c>: hex text of at least 32 digits (as <c>ctlha pair</c> writes it; surrounding
+    /// whitespace ignored) is decoded, anything else is the key byte for byte. The same rule as the node's and
+    /// ctlha-conform's readers, so both ends of a pair derive the same key from the same file.
+    /// </summary>
     public static byte[] ReadKeyFile(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        var n = bytes.Length;
-        if (n > 0 && bytes[n - 1] == (byte)'\n')
+        var raw = File.ReadAllBytes(path);
+        var text = System.Text.Encoding.UTF8.GetString(raw).Trim();
+        var key = text.Length >= 32 && text.Length % 2 == 0 && text.All(Uri.IsHexDigit) ? Convert.FromHexString(text) : raw;
+        if (key.Length is < MinKeyLength or > MaxKeyLength)
         {
-            n--;
-            if (n > 0 && bytes[n - 1] == (byte)'\r')
-            {
-                n--;
-            }
+            throw new InvalidDataException($"key file {path} holds {key.Length} key bytes; need {MinKeyLength}..{MaxKeyLength}");
         }
 
-        if (n is < MinKeyLength or > MaxKeyLength)
-        {
-            throw new InvalidDataException($"key file {path} holds {n} bytes; need {MinKeyLength}..{MaxKeyLength}");
-        }
-
-        return bytes.AsSpan(0, n).ToArray();
+        return key;
     }
 }

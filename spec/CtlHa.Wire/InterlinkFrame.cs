@@ -122,6 +122,12 @@ public static class InterlinkFrame
         {
             throw new InterlinkProtocolException(InterlinkErrorKind.Malformed, "integer does not fit its field", ex);
         }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IndexOutOfRangeException or InvalidCastException)
+        {
+            // E.g. a str32/bin32 length beyond int range makes the reader's slicing throw; untrusted bytes must
+            // only ever produce a protocol error.
+            throw new InterlinkProtocolException(InterlinkErrorKind.Malformed, "malformed MessagePack: " + ex.Message, ex);
+        }
     }
 
     /// <inheritdoc cref="DecodePayload(ReadOnlySequence{byte})"/>
