@@ -8,8 +8,6 @@ namespace CtlHa.Node;
 /// <summary>The node's interlink: built from --ha-id, --mode, --peer, --psk-file, --cluster.</summary>
 public sealed partial class CtlHaNode
 {
-    private InterlinkLink? _link;
-
     /// <summary>Builds the interlink options from the settings, or null when this node has no peer.</summary>
     internal static InterlinkOptions? BuildInterlinkOptions(NodeSettings s)
     {
@@ -63,44 +61,5 @@ public sealed partial class CtlHaNode
             ? Convert.FromHexString(text)
             : raw;
         return key.Length >= 16 ? key : throw new SettingsException($"--psk-file '{path}' holds {key.Length} bytes; a key needs at least 16");
-    }
-
-    private Task StartInterlinkAsync(InterlinkOptions options, IInterlinkHandler handler, CancellationToken ct)
-    {
-        _link = new InterlinkLink(options, handler, _loggerFactory.CreateLogger<InterlinkLink>());
-        return _link.RunAsync(ct);
-    }
-
-    private LinkStatus GetLinkStatus()
-    {
-        if (_link is not { } link)
-        {
-            return new LinkStatus("offline", null, null, null);
-        }
-        return new LinkStatus(
-            PhaseName(link.Phase),
-            _settings.Peer?.ToString(),
-            link.LastRejection?.Reason,
-            link.LastRejection?.At);
-    }
-
-    private static string PhaseName(InterlinkPhase phase) => phase switch
-    {
-        InterlinkPhase.Unconfigured => "offline",
-        InterlinkPhase.BackingOff => "backing-off",
-        InterlinkPhase.LoggingIn => "logging-in",
-        _ => phase.ToString().ToLowerInvariant(),
-    };
-
-    /// <summary>Until the HA layer is composed here, the link carries no state: it validates the peer and keeps time.</summary>
-    private sealed class LinkOnlyHandler : IInterlinkHandler
-    {
-        public ValueTask OnLinkUpAsync(InterlinkPeer peer, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public ValueTask OnMessageAsync(InterlinkMessage message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public void OnLinkDown(InterlinkDown down)
-        {
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using CtlHa.Core;
+using CtlHa.Ha;
 using CtlHa.Iscsi;
 using CtlHa.Scsi;
 using CtlHa.Scsi.Backends;
@@ -19,6 +20,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<IBlockBackend> _backends = [];
     private ScsiEngine? _engine;
+    private HaNode? _ha;
     private IscsiTargetServer? _iscsi;
     private ControlServer? _control;
 
@@ -71,7 +73,36 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                     Serial = LunSerial(_settings.Target, i),
                 }));
             }
-            _engine = new ScsiEngine(luns, new ScsiEngineOptions(), _loggerFactory);
+            var interlinkOptions = BuildInterlinkOptions(_settings);
+            IScsiTarget target;
+            if (_settings.HaId is 1 or 2)
+            {
+                _ha = HaNode.Create(
+                    new HaNodeOptions
+                    {
+                        NodeId = (byte)_settings.HaId,
+                        Mode = _settings.Mode switch
+                        {
+                            HaModeSetting.Standby => CtlHa.Ha.HaMode.Standby,
+                            HaModeSetting.Shared => CtlHa.Ha.HaMode.Shared,
+                            HaModeSetting.Proxy => CtlHa.Ha.HaMode.Proxy,
+                            _ => CtlHa.Ha.HaMode.Unavailable,
+                        },
+                        // CTL: an HA node's LUNs are secondary unless told otherwise (ctl-ha.md §5.1).
+                        DefaultRole = _settings.Role == RoleSetting.Primary ? HaRole.Primary : HaRole.Secondary,
+                        Interlink = interlinkOptions,
+                        LocalPorts = [RelativePortBase],
+                        TargetName = _settings.Target,
+                    },
+                    alua => _engine = new ScsiEngine(luns, new ScsiEngineOptions { Alua = alua }, _loggerFactory),
+                    _loggerFactory);
+                target = _ha.Target;
+            }
+            else
+            {
+                _engine = new ScsiEngine(luns, new ScsiEngineOptions(), _loggerFactory);
+                target = _engine;
+            }
             _iscsi = new IscsiTargetServer(
                 new IscsiTargetOptions
                 {
@@ -83,9 +114,8 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                         ? new ChapOptions(user, secret, _settings.MutualChapUser, _settings.MutualChapSecret)
                         : null,
                 },
-                _engine,
+                target,
                 _loggerFactory);
-            var interlinkOptions = BuildInterlinkOptions(_settings);
             var iscsiRun = _iscsi.RunAsync(cancellationToken);
             await Task.WhenAny(_iscsi.Started, iscsiRun);
             if (iscsiRun.IsCompleted)
@@ -104,7 +134,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                     throw new SettingsException($"--control {controlEp}: {e.Message}");
                 }
             }
-            var linkRun = interlinkOptions is null ? Task.CompletedTask : StartInterlinkAsync(interlinkOptions, new LinkOnlyHandler(), cancellationToken);
+            var linkRun = _ha is { } ha ? ha.RunAsync(cancellationToken) : Task.CompletedTask;
             Log.Serving(_logger, _settings.Name, string.Join(", ", Portals), _settings.Target, luns.Count);
             _started.TrySetResult();
             await Task.WhenAll(iscsiRun, linkRun);
@@ -130,11 +160,29 @@ public sealed partial class CtlHaNode : IAsyncDisposable
     public NodeStatus GetStatus()
     {
         var luns = new List<LunStatus>();
-        if (_engine is { } engine)
+        LinkStatus link = new("offline", null, null, null);
+        if (_ha is { } ha)
+        {
+            var hs = ha.GetStatus();
+            link = new LinkStatus(ha.Link is { } l ? PhaseName(l.Phase) : "offline", _settings.Peer?.ToString(), hs.LastRejection, ha.Link?.LastRejection?.At);
+            foreach (var l in hs.Luns)
+            {
+                var lu = ha.Engine.FindLogicalUnit(l.Lun);
+                luns.Add(new LunStatus(
+                    l.Lun,
+                    l.Role.ToString().ToLowerInvariant(),
+                    l.PeerRolePrimary switch { true => "primary", false => "secondary", null => "unknown" },
+                    _settings.Luns[l.Lun].Path,
+                    lu is null ? 0 : lu.BlockCount * lu.BlockSize,
+                    l.Groups.Select(g => new GroupStatus(g.GroupId, StateName(g.State), g.RelativeTargetPortIds.Select(p => (int)p).ToList())).ToList(),
+                    l.Conflict));
+            }
+        }
+        else if (_engine is { } engine)
         {
             foreach (var lu in engine.LogicalUnits)
             {
-                var groups = new List<GroupStatus> { new(RelativePortBase, "active/optimized", [RelativePortBase]) };
+                var groups = new List<GroupStatus> { new(1, StateName(AluaState.ActiveOptimized), [RelativePortBase]) };
                 luns.Add(new LunStatus(lu.LunId, "primary", "none", _settings.Luns[lu.LunId].Path, lu.BlockCount * lu.BlockSize, groups, null));
             }
         }
@@ -142,14 +190,38 @@ public sealed partial class CtlHaNode : IAsyncDisposable
             _settings.Name,
             _settings.HaId,
             _settings.Mode.ToString().ToLowerInvariant(),
-            GetLinkStatus(),
+            link,
             luns,
             Portals.Select(p => p.ToString()).ToList(),
             _engine?.Nexuses.Count() ?? 0);
     }
 
-    public Task<(bool Ok, string Message)> SetRoleAsync(RoleSetting role, int? lun, CancellationToken ct) =>
-        Task.FromResult((false, "roles need an HA node (--ha-id 1|2); this node has no HA layer yet"));
+    private static string StateName(AluaState state) => state switch
+    {
+        AluaState.ActiveOptimized => "active/optimized",
+        AluaState.ActiveNonOptimized => "active/non-optimized",
+        AluaState.Standby => "standby",
+        AluaState.Unavailable => "unavailable",
+        AluaState.Transitioning => "transitioning",
+        _ => state.ToString().ToLowerInvariant(),
+    };
+
+    public async Task<(bool Ok, string Message)> SetRoleAsync(RoleSetting role, int? lun, CancellationToken ct)
+    {
+        if (_ha is not { } ha)
+        {
+            return (false, "roles need an HA node (--ha-id 1|2)");
+        }
+        if (lun is { } id && (id < 0 || id >= _settings.Luns.Count))
+        {
+            return (false, $"LUN {id} does not exist (this node has LUNs 0..{_settings.Luns.Count - 1})");
+        }
+        var result = await ha.SetRoleAsync(role == RoleSetting.Primary ? HaRole.Primary : HaRole.Secondary, lun, ct);
+        string what = lun is { } l ? $"LUN {l}" : "every LUN";
+        return result.Succeeded
+            ? (true, $"{what}: {role.ToString().ToLowerInvariant()} (changed: {(result.Changed.Count == 0 ? "none" : string.Join(", ", result.Changed))})")
+            : (false, string.Join("; ", result.Refused.Select(r => $"LUN {r.Lun}: {r.Reason}")));
+    }
 
     public async ValueTask DisposeAsync()
     {
