@@ -28,6 +28,20 @@ public sealed class FailoverTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Serseq_early_unblocking_holds_across_the_link_a_slow_initiator_on_B_does_not_hold_the_next_read()
+    {
+        await using var pair = await HaPair.StartAsync(HaMode.Proxy);
+        var slow = new TestChannel { SendGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var first = pair.B.RunAsync(Cdb.Read10(0, 8), channelToUse: slow);
+        await slow.SendStarted.Task.WaitAsync(TimeSpan.FromSeconds(5)); // A read the media and handed the data over the link
+        var (second, _) = await pair.B.RunAsync(Cdb.Read10(8, 8)).WaitAsync(TimeSpan.FromSeconds(5));
+        Expect.Good(second);
+        Assert.False(first.IsCompleted);
+        slow.SendGate.TrySetResult();
+        Expect.Good((await first).Outcome);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_node_returning_as_secondary_adopts_the_new_primarys_reservation_including_the_reserved_flag()
     {
         var shared = new MemoryBackend(4 << 20);

@@ -40,8 +40,18 @@ public sealed class TestChannel(byte[]? dataOut = null) : IScsiDataChannel
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask SendDataInAsync(ReadOnlyMemory<byte> source, uint bufferOffset, bool finalWithGoodStatus, CancellationToken cancellationToken)
+    /// <summary>When set, SendDataInAsync waits for it (a slow initiator), after signalling <see cref="SendStarted"/>.</summary>
+    public TaskCompletionSource? SendGate { get; set; }
+
+    public TaskCompletionSource SendStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async ValueTask SendDataInAsync(ReadOnlyMemory<byte> source, uint bufferOffset, bool finalWithGoodStatus, CancellationToken cancellationToken)
     {
+        SendStarted.TrySetResult();
+        if (SendGate is { } gate)
+        {
+            await gate.Task.WaitAsync(cancellationToken);
+        }
         lock (_lock)
         {
             int end = (int)bufferOffset + source.Length;
@@ -52,7 +62,6 @@ public sealed class TestChannel(byte[]? dataOut = null) : IScsiDataChannel
             source.Span.CopyTo(_in.AsSpan((int)bufferOffset));
             _length = Math.Max(_length, end);
         }
-        return ValueTask.CompletedTask;
     }
 }
 
@@ -85,9 +94,9 @@ public sealed class TestNode
         return nexus;
     }
 
-    public async Task<(ScsiOutcome Outcome, byte[] Data)> RunAsync(byte[] cdb, byte[]? dataOut = null, ITNexus? nexus = null, uint? tag = null)
+    public async Task<(ScsiOutcome Outcome, byte[] Data)> RunAsync(byte[] cdb, byte[]? dataOut = null, ITNexus? nexus = null, uint? tag = null, TestChannel? channelToUse = null)
     {
-        var channel = new TestChannel(dataOut);
+        var channel = channelToUse ?? new TestChannel(dataOut);
         var direction = dataOut is not null ? DataDirection.Write : DataDirection.Read;
         var task = new ScsiTask
         {

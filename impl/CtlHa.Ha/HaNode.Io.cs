@@ -38,6 +38,11 @@ public sealed partial class HaNode
             Log.ForeignPort(_logger, task.Nexus.RelativeTargetPortId, NodeId);
             return Busy;
         }
+        if (task.Cdb.Length is < W.WireLimits.MinCdbLength or > W.WireLimits.MaxCdbLength)
+        {
+            // Serialize carries 6..32 CDB bytes; longer (AHS) CDBs are not forwarded.
+            return ScsiOutcome.Check(new Sense(SenseKey.IllegalRequest, 0x24, 0x00).WithSks(Sense.FieldPointer(true, 0)));
+        }
         uint index = _directory.IndexOfLocal(task.Nexus);
         if (!_announced.ContainsKey(index))
         {
