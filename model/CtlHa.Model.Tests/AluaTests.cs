@@ -138,7 +138,17 @@ public sealed class AluaTests
         Assert.Equal(0x10, d[5] & 0x30);
         Assert.Equal(0x08, d[5] & 0x08);
         Assert.Equal(0x10, d[6] & 0x10);
-        Assert.Equal(0x07, d[2]);
+    }
+
+    [Fact]
+    public void Inquiry_version_is_06h_SPC4_because_libiscsi_1_19_rejects_07h()
+    {
+        var m = Settled();
+        var d = m.Execute(A, Cdb.Inquiry()).DataIn;
+        Assert.Equal(0x06, d[2]);
+        // libiscsi 1.19 detects SBC-3 support by the 04C0h version descriptor only.
+        Assert.Equal(0x04C0, (d[68] << 8) | d[69]);
+        Assert.Equal(0x0460, (d[66] << 8) | d[67]);
     }
 
     [Fact]

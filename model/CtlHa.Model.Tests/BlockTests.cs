@@ -232,4 +232,26 @@ public sealed class BlockTests
         Assert.False(m.IsMapped(0));
         Assert.True(copy.IsMapped(0));
     }
+
+    [Fact]
+    public void Read_capacity_16_reports_4k_physical_blocks_for_512_byte_lbas()
+    {
+        var m = Settled();
+        var d = m.Execute(A, Cdb.ReadCapacity16()).DataIn;
+        Assert.Equal(3, d[13] & 0x0F);
+    }
+
+    [Fact]
+    public void Orwrite_rule_rejects_orprotect_and_writes_the_medium()
+    {
+        var rule = CdbRules.Find(0x8B, null);
+        Assert.NotNull(rule);
+        Assert.True(rule.WritesMedium);
+        byte[] cdb = Cdb.Write16(0, 1);
+        cdb[0] = 0x8B;
+        cdb[1] = 0x20;
+        Assert.NotNull(CdbRules.Validate(rule, cdb));
+        cdb[1] = 0x18;
+        Assert.Null(CdbRules.Validate(rule, cdb));
+    }
 }

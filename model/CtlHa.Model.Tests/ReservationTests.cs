@@ -354,4 +354,40 @@ public sealed class Scsi2ReservationTests
         Assert.Null(m.Scsi2ReservationHolder);
         AssertConflict(m.Execute(B, Cdb.Reserve6()));
     }
+
+    [Fact]
+    public void Reserve_and_release_conflict_while_registrations_exist_without_a_reservation_SPC5_5_14_3()
+    {
+        var m = Settled();
+        Register(m, A, 0xA);
+        AssertConflict(m.Execute(B, Cdb.Reserve6()));
+        AssertConflict(m.Execute(A, Cdb.Reserve6()));
+        Assert.Null(m.Scsi2ReservationHolder);
+        AssertConflict(m.Execute(B, Cdb.Release6()));
+    }
+
+    [Fact]
+    public void The_scsi2_holder_can_always_release_even_after_registering_SPC2_7_17()
+    {
+        var m = Settled();
+        AssertGood(m.Execute(A, Cdb.Reserve6()));
+        AssertGood(Register(m, A, 0xA));
+        AssertGood(m.Execute(A, Cdb.Release6()));
+        Assert.Null(m.Scsi2ReservationHolder);
+    }
+
+    [Fact]
+    public void Read_buffer_is_keyed_by_mode_and_allowed_to_non_registrants_under_write_exclusive()
+    {
+        var m = Settled();
+        Register(m, A, 0xA);
+        Reserve(m, A, 0xA, PrType.WriteExclusive);
+        byte[] readBufferData = [0x3C, 0x02, 0, 0, 0, 0, 0, 0, 0x10, 0];
+        Assert.False(m.Execute(B, readBufferData).Modeled); // passed the reservation gate, not executed
+        byte[] writeBufferData = [0x3B, 0x02, 0, 0, 0, 0, 0, 0, 0x10, 0];
+        AssertConflict(m.Execute(B, writeBufferData));
+        Assert.NotNull(CdbRules.Find(0x3C, 0x03));
+        Assert.NotNull(CdbRules.Find(0x9B, 0x0B));
+        Assert.Null(CdbRules.Find(0x3C, null));
+    }
 }

@@ -66,8 +66,11 @@ public static class CdbRules
         [Key(0x34)] = new(10, [0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0x07], Read, false), // PRE-FETCH(10)
         [Key(0x35)] = new(10, [0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, true), // SYNCHRONIZE CACHE(10)
         [Key(0x37)] = new(10, null, Read, false, Modeled: false), // READ DEFECT DATA(10)
-        [Key(0x3B)] = new(10, null, ReservationAccess.None, false, Modeled: false), // WRITE BUFFER
-        [Key(0x3C)] = new(10, null, Read, false, Modeled: false), // READ BUFFER(10)
+        // READ/WRITE BUFFER are keyed by their MODE field (byte 1 bits 4..0), as the spec table and CTL.
+        [Key(0x3B, 0x02)] = new(10, null, ReservationAccess.None, false, Modeled: false), // WRITE BUFFER / DATA
+        [Key(0x3C, 0x02)] = new(10, null, Read, false, Modeled: false), // READ BUFFER(10) / DATA
+        [Key(0x3C, 0x03)] = new(10, null, Read, false, Modeled: false), // READ BUFFER(10) / DESCRIPTOR
+        [Key(0x3C, 0x0B)] = new(10, null, Read, false, Modeled: false), // READ BUFFER(10) / ECHO BUFFER DESCRIPTOR
         [Key(0x41)] = new(10, [0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, true), // WRITE SAME(10)
         [Key(0x42)] = new(10, [0x01, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0x07], ReservationAccess.None, true), // UNMAP
         [Key(0x4D)] = new(10, null, Resv | Pr, false, Modeled: false), // LOG SENSE
@@ -95,12 +98,15 @@ public static class CdbRules
         [Key(0x88)] = new(16, Mask16(0x1A, 0), Read, false), // READ(16)
         [Key(0x89)] = new(16, [0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0, 0x07], ReservationAccess.None, true), // COMPARE AND WRITE
         [Key(0x8A)] = new(16, Mask16(0x1A, 0), ReservationAccess.None, true), // WRITE(16)
+        [Key(0x8B)] = new(16, Mask16(0x1A, 0x1F), ReservationAccess.None, true), // ORWRITE(16): ORPROTECT not allowed
         [Key(0x8E)] = new(16, Mask16(0x12, 0), ReservationAccess.None, true), // WRITE AND VERIFY(16)
         [Key(0x8F)] = new(16, Mask16(0x16, 0), Read, false), // VERIFY(16)
         [Key(0x90)] = new(16, Mask16(0x02, 0), Read, false), // PRE-FETCH(16)
         [Key(0x91)] = new(16, Mask16(0x06, 0), ReservationAccess.None, true), // SYNCHRONIZE CACHE(16)
         [Key(0x93)] = new(16, Mask16(0x1B, 0), ReservationAccess.None, true), // WRITE SAME(16)
-        [Key(0x9B)] = new(16, null, ReservationAccess.None, false, Modeled: false), // READ BUFFER(16)
+        [Key(0x9B, 0x02)] = new(16, null, Read, false, Modeled: false), // READ BUFFER(16) / DATA
+        [Key(0x9B, 0x03)] = new(16, null, Read, false, Modeled: false), // READ BUFFER(16) / DESCRIPTOR
+        [Key(0x9B, 0x0B)] = new(16, null, Read, false, Modeled: false), // READ BUFFER(16) / ECHO BUFFER DESCRIPTOR
         [Key(0x9E, 0x10)] = new(16, [0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07], Resv | Pr, false), // READ CAPACITY(16)
         [Key(0x9E, 0x12)] = new(16, Mask16(0x12, 0), Read, false), // GET LBA STATUS
         [Key(0xA0)] = new(12, [0, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0x07], Resv | Pr, false), // REPORT LUNS

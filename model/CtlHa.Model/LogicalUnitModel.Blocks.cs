@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace CtlHa.Model;
 
 /// <summary>The block map and the SBC-4 block commands.</summary>
@@ -63,6 +65,34 @@ public sealed partial class LogicalUnitModel
         for (ulong i = 0; i < count; i++)
         {
             _blocks[lba + i] = Slice(dataOut, (int)i * bs, bs);
+        }
+
+        return ModelResult.Good();
+    }
+
+    /// <summary>
+    /// ORWRITE(16), SBC-4 5.11: each block becomes the stored block OR the data-out block (unwritten blocks are
+    /// zeros). The spec's command table must list 8Bh for the model to get here.
+    /// </summary>
+    private ModelResult OrWrite(ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> dataOut)
+    {
+        var (lba, count) = LbaAndLength(cdb);
+        if (RangeCheck(lba, count) is { } bad)
+        {
+            return Check(bad);
+        }
+
+        var bs = (int)_config.BlockSize;
+        for (ulong i = 0; i < count; i++)
+        {
+            var block = PeekBlocks(lba + i, 1);
+            var data = Slice(dataOut, (int)i * bs, bs);
+            for (var j = 0; j < bs; j++)
+            {
+                block[j] |= data[j];
+            }
+
+            _blocks[lba + i] = block;
         }
 
         return ModelResult.Good();
@@ -304,13 +334,15 @@ public sealed partial class LogicalUnitModel
         return ModelResult.Good(data);
     }
 
-    /// <summary>READ CAPACITY(16), SBC-4 5.16: 32 bytes; byte 14 LBPME (80h) | LBPRZ (40h): thin provisioned, unmapped reads zeros.</summary>
+    /// <summary>READ CAPACITY(16), SBC-4 5.16: 32 bytes; byte 13 LBPPBE; byte 14 LBPME (80h) | LBPRZ (40h): thin provisioned, unmapped reads zeros.</summary>
     private ModelResult ReadCapacity16(ReadOnlySpan<byte> cdb)
     {
         var alloc = (long)Be(cdb, 10, 4);
         var data = new byte[32];
         WriteBe64(data, 0, _blockCount - 1);
         WriteBe32(data, 8, _config.BlockSize);
+        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: 4 KiB physical blocks (the engine's backends map in pages).
+        data[13] = _config.BlockSize >= 4096 ? (byte)0 : (byte)(12 - BitOperations.Log2(_config.BlockSize));
         data[14] = 0xC0;
         return DataIn(data, alloc);
     }

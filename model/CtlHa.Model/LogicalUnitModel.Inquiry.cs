@@ -10,8 +10,10 @@ public sealed partial class LogicalUnitModel
     private const byte DirectAccess = 0x00;
 
     // Version descriptors (SPC-5 table "Version descriptor values"), in CTL's order for an iSCSI port:
-    // SAM-6, SPC-5, iSCSI, SBC-4 (no version claimed).
-    private static readonly ushort[] VersionDescriptors = [0x00C0, 0x05C0, 0x0960, 0x0600];
+    // SAM-6, SPC-5, iSCSI, SBC-4 (no version claimed); then SPC-4 (0460h) and SBC-3 (04C0h), which match the
+    // VERSION field (SPC-4) and which libiscsi 1.19 looks for (it detects SBC-3 only by 04C0h: without it,
+    // Inquiry.BlockLimits rejects a 3Ch-long Block Limits page). The engine lists the same six.
+    private static readonly ushort[] VersionDescriptors = [0x00C0, 0x05C0, 0x0960, 0x0600, 0x0460, 0x04C0];
 
     /// <summary>
     /// INQUIRY, SPC-5 6.7. CDB [1] EVPD 01h [2] PAGE CODE [3..4] ALLOCATION LENGTH. EVPD = 0 with a page code → 05/24/00.
@@ -42,7 +44,8 @@ public sealed partial class LogicalUnitModel
         return data is null ? ModelResult.Unmodeled : DataIn(data, alloc);
     }
 
-    // SPC-5 6.7.2 standard data, 96 bytes: [0] PQ | type [2] VERSION 07h (SPC-5) [3] HISUP 10h | format 2
+    // SPC-5 6.7.2 standard data, 96 bytes: [0] PQ | type [2] VERSION 06h (SPC-4; libiscsi 1.19 rejects SPC-5's 07h,
+    // see README) [3] HISUP 10h | format 2
     // [4] ADDITIONAL LENGTH [5] TPGS 01b (implicit ALUA only, §5.5) | 3PC 08h (EXTENDED COPY is in the command
     // table) [6] MULTIP 10h [7] CMDQUE 02h
     // [8..15] vendor [16..31] product [32..35] revision [58..73] version descriptors.
@@ -50,7 +53,7 @@ public sealed partial class LogicalUnitModel
     {
         var d = new byte[96];
         d[0] = pq;
-        d[2] = 0x07;
+        d[2] = 0x06;
         d[3] = 0x12;
         d[4] = (byte)(d.Length - 5);
         d[5] = 0x18;

@@ -73,8 +73,11 @@ public sealed partial class LogicalUnitModel
     }
 
     /// <summary>
-    /// RESERVE(6)/(10), SPC-2 7.21: conflicts with another nexus's reservation (already refused by the gate);
-    /// a no-op success while a persistent reservation exists (SPC-5 5.14.3 exceptions, CTL <c>ctl_scsi_reserve</c>).
+    /// RESERVE(6)/(10), SPC-2 7.21: conflicts with another nexus's reservation. SPC-5 5.14.3 (CRH = 1): while a
+    /// persistent reservation exists, RESERVE from its holder (or a registrant of a registrants-only/all-registrants
+    /// type; the gate refused everyone else) is a no-op success; while persistent registrations exist without a
+    /// reservation, RESERVE is a RESERVATION CONFLICT. CTL <c>ctl_scsi_reserve</c> grants the SCSI-2 reservation
+    /// then; the model follows SPC, as the engine does.
     /// </summary>
     private ModelResult Scsi2Reserve(Nexus nexus)
     {
@@ -83,20 +86,36 @@ public sealed partial class LogicalUnitModel
             return new ModelResult(ScsiStatus.ReservationConflict, [], []);
         }
 
-        if (_prReservation is null)
+        if (_prReservation is not null)
         {
-            _scsi2Holder = nexus;
+            return ModelResult.Good();
         }
 
+        if (_registrations.Count > 0)
+        {
+            return new ModelResult(ScsiStatus.ReservationConflict, [], []);
+        }
+
+        _scsi2Holder = nexus;
         return ModelResult.Good();
     }
 
-    /// <summary>RELEASE(6)/(10), SPC-2 7.17: releases only the holder's reservation; GOOD in every case.</summary>
+    /// <summary>
+    /// RELEASE(6)/(10), SPC-2 7.17: the holder always releases its reservation; anyone else gets GOOD without effect,
+    /// except that persistent registrations without a persistent reservation make it a RESERVATION CONFLICT
+    /// (SPC-5 5.14.3, CRH = 1, as for RESERVE; CTL answers GOOD).
+    /// </summary>
     private ModelResult Scsi2Release(Nexus nexus)
     {
         if (_scsi2Holder == nexus)
         {
             _scsi2Holder = null;
+            return ModelResult.Good();
+        }
+
+        if (_prReservation is null && _registrations.Count > 0)
+        {
+            return new ModelResult(ScsiStatus.ReservationConflict, [], []);
         }
 
         return ModelResult.Good();

@@ -208,6 +208,8 @@ public sealed partial class LogicalUnitModel
                 return Read(cdb);
             case 0x0A or 0x2A or 0xAA or 0x8A or 0x2E or 0xAE or 0x8E:
                 return Write(cdb, dataOut);
+            case 0x8B:
+                return OrWrite(cdb, dataOut);
             case 0x2F or 0xAF or 0x8F:
                 return Verify(cdb, dataOut);
             case 0x34 or 0x90:
