@@ -1,6 +1,7 @@
 using System.Net;
 using CtlHa.Core;
 using CtlHa.Ha;
+using CtlHa.Interlink;
 using CtlHa.Iscsi;
 using CtlHa.Scsi;
 using CtlHa.Scsi.Backends;
@@ -164,7 +165,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
         if (_ha is { } ha)
         {
             var hs = ha.GetStatus();
-            link = new LinkStatus(ha.Link is { } l ? PhaseName(l.Phase) : "offline", _settings.Peer?.ToString(), hs.LastRejection, ha.Link?.LastRejection?.At);
+            link = new LinkStatus(ha.Link is { } haLink ? PhaseName(haLink.Phase) : "offline", _settings.Peer?.ToString(), hs.LastRejection, ha.Link?.LastRejection?.At);
             foreach (var l in hs.Luns)
             {
                 var lu = ha.Engine.FindLogicalUnit(l.Lun);
@@ -195,6 +196,14 @@ public sealed partial class CtlHaNode : IAsyncDisposable
             Portals.Select(p => p.ToString()).ToList(),
             _engine?.Nexuses.Count() ?? 0);
     }
+
+    private static string PhaseName(InterlinkPhase phase) => phase switch
+    {
+        InterlinkPhase.Unconfigured => "offline",
+        InterlinkPhase.BackingOff => "backing-off",
+        InterlinkPhase.LoggingIn => "logging-in",
+        _ => phase.ToString().ToLowerInvariant(),
+    };
 
     private static string StateName(AluaState state) => state switch
     {
