@@ -148,8 +148,8 @@ public sealed class HaPair : IAsyncDisposable
         ClusterName = "test",
         Peer = peer,
         Psk = Key,
-        HeartbeatInterval = TimeSpan.FromMilliseconds(50),
-        DeadAfter = TimeSpan.FromMilliseconds(400),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+        DeadAfter = TimeSpan.FromSeconds(2), // the test machine is loaded: no heartbeat flaps
         HandshakeTimeout = TimeSpan.FromSeconds(2),
         BackoffInitial = TimeSpan.FromMilliseconds(20),
         BackoffMax = TimeSpan.FromMilliseconds(200),

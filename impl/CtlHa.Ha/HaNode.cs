@@ -111,11 +111,16 @@ public sealed partial class HaNode : IInterlinkHandler
         }
     }
 
-    /// <summary>Runs the interlink until cancelled (returns at once in mode unavailable).</summary>
+    /// <summary>Runs the interlink until cancelled (in mode unavailable: just waits for the cancellation).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         if (_link is null)
         {
+            var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using (cancellationToken.Register(() => stopped.TrySetResult()))
+            {
+                await stopped.Task.ConfigureAwait(false);
+            }
             return;
         }
         await _link.RunAsync(cancellationToken).ConfigureAwait(false);
