@@ -15,6 +15,8 @@ public sealed class InquiryTests
         Assert.Equal(96, d.Length);
         Assert.Equal(0x00, d[0]);
         Assert.Equal(0x06, d[2]); // SPC-4: libiscsi 1.19 Inquiry.Standard rejects SPC-5's 07h
+        var descriptors = Enumerable.Range(0, 8).Select(i => BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(58 + 2 * i))).ToArray();
+        Assert.Equal(new ushort[] { 0x00C0, 0x05C0, 0x0960, 0x0600, 0x0460, 0x04C0, 0, 0 }, descriptors); // as the model
         Assert.Equal(0x10, d[5] & 0x30); // TPGS = 01b
         Assert.Equal(0x08, d[5] & 0x08); // 3PC
         Assert.Equal(0x10, d[6] & 0x10); // MultiP

@@ -206,6 +206,33 @@ public sealed class ReadWriteTests
     }
 
     [Fact]
+    public async Task Write_protection_is_checked_before_a_reservation_conflict()
+    {
+        // CTL ctl_scsiio_lun_check order, as the CtlHa model: 07/27/01 wins over RESERVATION CONFLICT.
+        var h = await Harness.ReadyAsync(options: new LogicalUnitOptions { ReadOnly = true });
+        var other = h.NewNexus("iqn.test:other");
+        await h.ClearUnitAttentionsAsync(other);
+        OutcomeAssert.Good((await h.RunAsync([0x16, 0, 0, 0, 0, 0], nexus: other)).Outcome); // RESERVE(6)
+        OutcomeAssert.Check((await h.RunAsync(Cdbs.Write10(0, 1), new byte[512])).Outcome, SenseKey.DataProtect, 0x27, 0x01);
+        Assert.Equal(ScsiStatus.ReservationConflict, (await h.RunAsync(Cdbs.Read10(0, 1))).Outcome.Status);
+    }
+
+    [Theory]
+    [InlineData(512u)]
+    [InlineData(700u)]
+    public async Task A_write_longer_than_the_edtl_stores_only_the_first_edtl_bytes(uint edtl)
+    {
+        // iSCSI residual overflow (libiscsi iSCSIResiduals.Write10Residuals): the tail of the range keeps its data.
+        var h = await Harness.ReadyAsync();
+        byte[] a = Enumerable.Repeat((byte)'a', 1024).ToArray();
+        byte[] b = Enumerable.Repeat((byte)'b', 1024).ToArray();
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Write10(4, 2), a)).Outcome);
+        OutcomeAssert.Good(await h.RunDeclaredWriteAsync(Cdbs.Write10(4, 2), b[..(int)edtl], edtl));
+        byte[] expected = [.. b[..(int)edtl], .. a[(int)edtl..]];
+        Assert.Equal(expected, (await h.RunAsync(Cdbs.Read10(4, 2))).Data);
+    }
+
+    [Fact]
     public async Task Software_write_protect_refuses_writes_with_data_protect()
     {
         var h = await Harness.ReadyAsync();

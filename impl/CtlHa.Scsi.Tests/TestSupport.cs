@@ -120,7 +120,8 @@ public sealed class Harness
         TaskAttribute attr = TaskAttribute.Simple)
     {
         var channel = new TestChannel(dataOut);
-        var outcome = await Engine.ExecuteAsync(Task(cdb, channel, nexus, lun, attr), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        uint edtl = (uint)Math.Max(1 << 20, dataOut?.Length ?? 0);
+        var outcome = await Engine.ExecuteAsync(Task(cdb, channel, nexus, lun, attr, edtl: edtl), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         return (outcome, channel.DataIn);
     }
 

@@ -183,13 +183,24 @@ internal static class BlockCommands
         try
         {
             long offset = (long)lba << lun.BlockSizeShift;
+            // iSCSI residual overflow (RFC 7143 §11.4.5.1, IScsiDataChannel contract): the whole range is asked for, so
+            // the frontend sees the overflow, but only the first EDTL bytes are stored (libiscsi iSCSIResiduals.Write*).
+            long stored = Math.Min(total, (long)ctx.Task.ExpectedDataTransferLength);
             long done = 0;
             while (done < total)
             {
                 int n = (int)Math.Min(chunk, total - done);
                 var piece = buffer.AsMemory(0, n);
                 await ctx.ReceiveDataOutAsync(piece, (uint)done).ConfigureAwait(false);
-                await lun.Backend.WriteAsync(offset + done, piece, fua, ctx.CancellationToken).ConfigureAwait(false);
+                int keep = (int)Math.Clamp(stored - done, 0, n);
+                if (keep == n)
+                {
+                    await lun.Backend.WriteAsync(offset + done, piece, fua, ctx.CancellationToken).ConfigureAwait(false);
+                }
+                else if (keep > 0)
+                {
+                    await WritePrefixAsync(lun, offset + done, piece[..keep], fua, ctx.CancellationToken).ConfigureAwait(false);
+                }
                 done += n;
             }
         }
@@ -255,6 +266,27 @@ internal static class BlockCommands
         for (int i = 0; i < destination.Length; i++)
         {
             destination[i] |= source[i];
+        }
+    }
+
+    /// <summary>
+    /// Stores <paramref name="data"/> at <paramref name="offset"/> (block-aligned) when it ends inside a block: whole
+    /// blocks as they are, the last partial block merged with what the medium holds (backends take whole blocks).
+    /// </summary>
+    private static async ValueTask WritePrefixAsync(LogicalUnit lun, long offset, ReadOnlyMemory<byte> data, bool fua, CancellationToken cancellationToken)
+    {
+        int bs = lun.BlockSize;
+        int whole = data.Length / bs * bs;
+        if (whole > 0)
+        {
+            await lun.Backend.WriteAsync(offset, data[..whole], fua, cancellationToken).ConfigureAwait(false);
+        }
+        if (whole < data.Length)
+        {
+            byte[] block = new byte[bs];
+            await lun.Backend.ReadAsync(offset + whole, block, cancellationToken).ConfigureAwait(false);
+            data[whole..].Span.CopyTo(block);
+            await lun.Backend.WriteAsync(offset + whole, block, fua, cancellationToken).ConfigureAwait(false);
         }
     }
 

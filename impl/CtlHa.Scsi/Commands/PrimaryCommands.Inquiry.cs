@@ -71,8 +71,9 @@ internal static partial class PrimaryCommands
         Ascii(d.AsSpan(8, 8), options?.VendorId ?? "CTLHA");
         Ascii(d.AsSpan(16, 16), options?.ProductId ?? "CTLHA DISK");
         Ascii(d.AsSpan(32, 4), options?.Revision ?? "0001");
-        // Version descriptors (SPC-5 table 33): SAM-5, SPC-5, SBC-4, iSCSI.
-        ushort[] versions = [0x00A0, 0x05C0, 0x0600, 0x0960];
+        // Version descriptors (SPC-5 table 33), as the model (CTL's order for an iSCSI port): SAM-6, SPC-5, iSCSI,
+        // SBC-4; then SPC-4 and SBC-3 (04C0h), which libiscsi 1.19 needs to see SBC-3 support (Inquiry.BlockLimits).
+        ushort[] versions = [0x00C0, 0x05C0, 0x0960, 0x0600, 0x0460, 0x04C0];
         for (int i = 0; i < versions.Length; i++)
         {
             BinaryPrimitives.WriteUInt16BigEndian(d.AsSpan(58 + 2 * i), versions[i]);
