@@ -50,8 +50,11 @@ internal sealed partial class IscsiConnection
     private const int FlushThreshold = 256 * 1024;
 
     private readonly PipeWriter _output;
+    // Synchronous continuations: the thread that enqueues into an idle outbox runs the writer itself up to its next
+    // pending await (a flush the socket cannot take at once), instead of waking a thread-pool thread per response. Safe
+    // because the one reader never blocks: producers only TryWrite, and whoever finds the writer busy just queues.
     private readonly Channel<OutgoingPdu> _outbox = Channel.CreateUnbounded<OutgoingPdu>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = true });
     private uint _statSN;
     private bool _txHeaderDigest;
     private bool _txDataDigest;
