@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Net;
-using System.Text;
+using CtlHa.Wire;
 using CtlHa.Conformance.Interlink;
 using Spectre.Console;
 
@@ -47,7 +47,15 @@ public static class ConformCli
                     Console.Error.WriteLine($"ctlha-conform peer: --psk-file '{pskFile}' does not exist");
                     return 2;
                 }
-                key = ReadPsk(pskFile);
+                try
+                {
+                    key = InterlinkAuth.ReadKeyFile(pskFile);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"ctlha-conform peer: {e.Message}");
+                    return 2;
+                }
             }
             var validator = new PeerValidator(new PeerValidatorOptions
             {
@@ -94,12 +102,5 @@ public static class ConformCli
             return 2;
         });
         return cmd;
-    }
-
-    private static byte[] ReadPsk(string path)
-    {
-        byte[] raw = File.ReadAllBytes(path);
-        string text = Encoding.UTF8.GetString(raw).Trim();
-        return text.Length >= 32 && text.Length % 2 == 0 && text.All(Uri.IsHexDigit) ? Convert.FromHexString(text) : raw;
     }
 }

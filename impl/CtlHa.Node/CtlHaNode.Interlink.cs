@@ -1,4 +1,3 @@
-using System.Text;
 using CtlHa.Interlink;
 using CtlHa.Wire;
 using Microsoft.Extensions.Logging;
@@ -41,25 +40,16 @@ public sealed partial class CtlHaNode
         return options;
     }
 
-    /// <summary>
-    /// Reads a pre-shared key file: hex text (as `ctlha pair` writes it) or any other text/bytes taken as is.
-    /// At least 16 bytes of key material.
-    /// </summary>
+    /// <summary>Reads --psk-file with the wire contract's rule (hex text or raw bytes), as ctlha-conform does.</summary>
     internal static byte[] ReadPsk(string path)
     {
-        byte[] raw;
         try
         {
-            raw = File.ReadAllBytes(path);
+            return InterlinkAuth.ReadKeyFile(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             throw new SettingsException($"--psk-file '{path}': {e.Message}");
         }
-        string text = Encoding.UTF8.GetString(raw).Trim();
-        byte[] key = text.Length >= 32 && text.Length % 2 == 0 && text.All(Uri.IsHexDigit)
-            ? Convert.FromHexString(text)
-            : raw;
-        return key.Length >= 16 ? key : throw new SettingsException($"--psk-file '{path}' holds {key.Length} bytes; a key needs at least 16");
     }
 }
