@@ -79,6 +79,11 @@ internal sealed class NexusDirectory
         var identity = new PrNexus(sync.Name, isid, (ushort)sync.PortNumber);
         lock (_lock)
         {
+            // A restarted peer numbers its initiators afresh: forget whoever held this index before.
+            if (_byIndex.TryGetValue(index, out var previous) && previous != identity)
+            {
+                _byIdentity.Remove((previous.RelativeTargetPortId, previous.InitiatorPortName));
+            }
             _byIndex[index] = identity;
             _byIdentity[(identity.RelativeTargetPortId, identity.InitiatorPortName)] = index;
             _remote.Remove(index);

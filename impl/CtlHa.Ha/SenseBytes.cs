@@ -35,7 +35,7 @@ internal static class SenseBytes
                 }
                 else if (type == 0x02 && len >= 6 && (data[i + 4] & 0x80) != 0)
                 {
-                    sense = sense.WithSks((uint)((data[i + 4] & 0x7F) << 16 | data[i + 5] << 8 | data[i + 6]));
+                    sense = sense.WithSks((uint)(data[i + 4] << 16 | data[i + 5] << 8 | data[i + 6]));
                 }
                 i += 2 + len;
             }
@@ -50,7 +50,7 @@ internal static class SenseBytes
             }
             if (data.Length >= 18 && (data[15] & 0x80) != 0)
             {
-                sense = sense.WithSks((uint)((data[15] & 0x7F) << 16 | data[16] << 8 | data[17]));
+                sense = sense.WithSks((uint)(data[15] << 16 | data[16] << 8 | data[17]));
             }
             return (sense, false);
         }
