@@ -63,6 +63,20 @@ public sealed class HaPairTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Proxy_errors_come_back_through_B_with_the_same_sense_as_through_A()
+    {
+        await using var pair = await HaPair.StartAsync(HaMode.Proxy);
+        byte[][] cdbs = [[0x12, 0, 0x80, 0, 255, 0], Cdb.Read10(0x7FFF_FFF0, 1), [0xA3, 0x4A, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0]];
+        foreach (var cdb in cdbs)
+        {
+            var viaA = (await pair.A.RunAsync(cdb)).Outcome;
+            var viaB = (await pair.B.RunAsync(cdb)).Outcome;
+            Assert.Equal(ScsiStatus.CheckCondition, viaA.Status);
+            Assert.Equal(viaA, viaB);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Shared_mode_orders_through_A_and_executes_on_the_shared_store()
     {
         await using var pair = await HaPair.StartAsync(HaMode.Shared, sharedBackend: true);
