@@ -20,8 +20,18 @@ public sealed class GoldenVectorTests
         return data;
     }
 
-    private static string VectorDirectory([CallerFilePath] string thisFile = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", "vectors"));
+    // Found from the test binary, not [CallerFilePath]: CI builds are deterministic and map source paths to "/_/".
+    private static string VectorDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "CtlHa.sln")))
+            {
+                return Path.Combine(dir.FullName, "spec", "vectors");
+            }
+        }
+        throw new DirectoryNotFoundException($"no CtlHa.sln above {AppContext.BaseDirectory}");
+    }
 
     private static InterlinkMessage Sample(string name) => Samples.All.Single(s => s.Name == name).Message;
 

@@ -307,8 +307,14 @@ public sealed partial class NodeProcess : IAsyncDisposable
         var node = new NodeProcess(process, options, directory, port, controlPort, lunPaths);
         process.OutputDataReceived += (_, e) => node.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => node.OnLine(e.Data);
-        process.Exited += (_, _) => node._ready.TrySetException(new NodeStartException(
-            $"node exited with code {SafeExitCode(process)} before 'ready':\n{string.Join("\n", node.Log)}"));
+        process.Exited += (_, _) =>
+        {
+            // Exited can fire before the redirected output is drained; the parameterless WaitForExit waits for
+            // both streams' end, so the log in the message is complete (a bad flag's one-line error included).
+            process.WaitForExit();
+            node._ready.TrySetException(new NodeStartException(
+                $"node exited with code {SafeExitCode(process)} before 'ready':\n{string.Join("\n", node.Log)}"));
+        };
         try
         {
             process.Start();
