@@ -233,6 +233,42 @@ public sealed class ReadWriteTests
     }
 
     [Fact]
+    public async Task Concurrent_compare_and_writes_from_two_nexuses_are_atomic()
+    {
+        // libiscsi MultipathIO.CompareAndWrite alternates paths; here both paths race: each CAW expects value v and
+        // writes v+1, so with atomic compare-then-write every value is won exactly once.
+        var h = await Harness.ReadyAsync();
+        var other = h.NewNexus("iqn.test:path2");
+        await h.ClearUnitAttentionsAsync(other);
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Write10(7, 1), new byte[512])).Outcome);
+        byte[] cdb = new byte[16];
+        cdb[0] = 0x89;
+        BinaryPrimitives.WriteUInt64BigEndian(cdb.AsSpan(2), 7);
+        cdb[13] = 1;
+        int wins = 0;
+        async Task RaceAsync(ITNexus nexus)
+        {
+            for (int round = 0; round < 40; round++)
+            {
+                byte[] current = (await h.RunAsync(Cdbs.Read10(7, 1), nexus: nexus)).Data;
+                byte[] next = (byte[])current.Clone();
+                next[0]++;
+                var (o, _) = await h.RunAsync(cdb, [.. current, .. next], nexus);
+                if (o.Status == ScsiStatus.Good)
+                {
+                    Interlocked.Increment(ref wins);
+                }
+                else
+                {
+                    OutcomeAssert.Check(o, SenseKey.Miscompare, 0x1D, 0);
+                }
+            }
+        }
+        await Task.WhenAll(Task.Run(() => RaceAsync(h.Nexus)), Task.Run(() => RaceAsync(other)));
+        Assert.Equal(wins, (await h.RunAsync(Cdbs.Read10(7, 1))).Data[0]);
+    }
+
+    [Fact]
     public async Task Software_write_protect_refuses_writes_with_data_protect()
     {
         var h = await Harness.ReadyAsync();
