@@ -250,21 +250,17 @@ public sealed partial class InterlinkLink
         var bound = (IPEndPoint)listener.LocalEndPoint!;
         _listening.TrySetResult(bound);
         LogListening(_logger, bound.ToString());
-        var failures = 0;
         while (true)
         {
             var socket = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
             Transition(InterlinkTrigger.TcpAccepted, InterlinkPhase.Authenticating);
             var end = await RunConnectionAsync(socket, LinkRole.Acceptor, cancellationToken).ConfigureAwait(false);
-            if (end.WasOnline)
-            {
-                failures = 0;
-            }
-
             if (end.Rejection is not null)
             {
+                // A fixed short pause, not the growing connect-side back-off: the listener stays open and the
+                // operator's restarted (fixed) peer must be accepted at once (spec LinkPhase.Rejected).
                 Transition(end.Trigger, InterlinkPhase.Rejected);
-                await DelayAsync(Backoff(failures++), cancellationToken).ConfigureAwait(false);
+                await DelayAsync(ListenRejectionPause, cancellationToken).ConfigureAwait(false);
                 Transition(InterlinkTrigger.RetryTimerFired, InterlinkPhase.Listening);
             }
             else
@@ -390,6 +386,9 @@ public sealed partial class InterlinkLink
             }
         }
     }
+
+    /// <summary>The listen side's pause in Rejected: BackoffInitial (≤ 0.5 s, validated), never growing.</summary>
+    private TimeSpan ListenRejectionPause => _options.BackoffInitial;
 
     private TimeSpan Backoff(int failures)
     {

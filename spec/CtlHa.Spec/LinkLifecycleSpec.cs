@@ -31,6 +31,9 @@ public enum LinkPhase
     /// <summary>
     /// The peer failed authentication or Login; the connection is closed and the reason is kept in
     /// <see cref="LinkLifecycleSpec.LastRejection"/>. Left when the retry timer fires (rate-limits flapping).
+    /// On the listen side that timer is a fixed pause of at most 0.5 s that never grows with repeated rejections
+    /// (the listener stays bound, so a fixed and restarted peer is accepted at once); the connect side backs off
+    /// exponentially as in <see cref="BackingOff"/>.
     /// </summary>
     Rejected,
 }
