@@ -19,6 +19,7 @@ public sealed partial class LibiscsiSuiteTests
     [InlineData("iSCSI.iSCSIcmdsn.*")]
     [InlineData("iSCSI.iSCSIResiduals.Read*")]
     [InlineData("iSCSI.iSCSITMF.*")]
+    [InlineData("SCSI.Write10.BeyondEol")] // hung when an R2T raced the early CHECK CONDITION (EDTL > FirstBurstLength)
     public async Task Iscsi_test_cu_suite_passes_against_the_engine(string suite)
     {
         if (!File.Exists("/usr/bin/iscsi-test-cu"))
