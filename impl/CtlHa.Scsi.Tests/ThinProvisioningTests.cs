@@ -141,6 +141,19 @@ public sealed class ThinProvisioningTests : IDisposable
     }
 
     [Fact]
+    public async Task Write_same_with_unmap_deallocates_even_when_the_block_is_not_zero_SBC4_anchor_unmap_table()
+    {
+        // SBC-4: UNMAP=1, ANCHOR=0 → a thin LU deallocates each LBA; the Data-Out block does not matter (libiscsi
+        // WriteSame10.UnmapUntilEnd sends 0xFF and expects zeros back with LBPRZ=1).
+        var h = await Harness.ReadyAsync(sizeBytes: 4 << 20);
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Rw10(0x2A, 1000, 8), Cdbs.Pattern(8 * 512, 3))).Outcome);
+        byte[] ff = new byte[512];
+        Array.Fill(ff, (byte)0xFF);
+        OutcomeAssert.Good((await h.RunAsync(Cdbs.Rw10(0x41, 1000, 8, flags: 0x08), ff)).Outcome);
+        Assert.All((await h.RunAsync(Cdbs.Read10(1000, 8))).Data, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
     public async Task Write_same_lbdata_stamps_each_block_with_its_lba()
     {
         var h = await Harness.ReadyAsync();

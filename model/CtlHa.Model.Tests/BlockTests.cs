@@ -128,7 +128,7 @@ public sealed class BlockTests
     }
 
     [Fact]
-    public void Write_same_with_UNMAP_and_zero_data_deallocates_and_with_NDOB_needs_no_data_SBC4_5_48()
+    public void Write_same_with_UNMAP_deallocates_whatever_the_data_and_with_NDOB_needs_no_data_SBC4_5_48()
     {
         var m = Settled();
         m.Execute(A, Cdb.Write10(0, 4), Pattern(4, 1));
@@ -137,9 +137,12 @@ public sealed class BlockTests
         Assert.Equal(new byte[2 * BlockSize], m.Execute(A, Cdb.Read10(0, 2)).DataIn);
         AssertGood(m.Execute(A, Cdb.WriteSame10(2, 1, unmap: true), new byte[BlockSize]));
         Assert.False(m.IsMapped(2));
-        // UNMAP with non-zero data must write it.
+        // SBC-4 ANCHOR/UNMAP table: UNMAP=1, ANCHOR=0 deallocates whatever the Data-Out block holds (CTL, LIO too);
+        // LBPRZ=1 then reads zeros.
+        m.Execute(A, Cdb.Write10(3, 1), Pattern(1, 9));
         AssertGood(m.Execute(A, Cdb.WriteSame10(3, 1, unmap: true), Pattern(1, 7)));
-        Assert.Equal(Pattern(1, 7), m.PeekBlocks(3, 1));
+        Assert.False(m.IsMapped(3));
+        Assert.Equal(new byte[BlockSize], m.PeekBlocks(3, 1));
     }
 
     [Fact]

@@ -188,7 +188,8 @@ public sealed partial class LogicalUnitModel
 
         var bs = (int)_config.BlockSize;
         var pattern = ndob ? new byte[bs] : Slice(dataOut, 0, bs);
-        var deallocate = unmap && !lbdata && pattern.AsSpan().IndexOfAnyExcept((byte)0) < 0;
+        // SBC-4 ANCHOR/UNMAP table: UNMAP=1 deallocates each LBA whatever the Data-Out block holds (LBPRZ=1: reads zeros).
+        var deallocate = unmap && !lbdata;
         for (ulong i = 0; i < count; i++)
         {
             var at = lba + i;

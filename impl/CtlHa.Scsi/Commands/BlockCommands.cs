@@ -373,8 +373,10 @@ internal static class BlockCommands
     // ---- WRITE SAME ---------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// WRITE SAME(10/16), SBC-4 §5.48/5.50. UNMAP=1 with an all-zero block deallocates (LBPRZ=1 makes that read back
-    /// as the same zeros); ANCHOR is refused (ANC_SUP=0); NDOB=1 writes zeros without a Data-Out buffer;
+    /// WRITE SAME(10/16), SBC-4 §5.48/5.50. UNMAP=1 (ANCHOR=0) deallocates every LBA whatever the Data-Out block holds:
+    /// SBC-4's ANCHOR/UNMAP table says a thin provisioned LU "should deallocate each LBA specified by the command"
+    /// (CTL and LIO do; libiscsi WriteSame10.UnmapUntilEnd checks it), and LBPRZ=1 makes them read back as zeros;
+    /// ANCHOR is refused (ANC_SUP=0); NDOB=1 writes zeros without a Data-Out buffer;
     /// WSNZ=0: a zero length writes from the LBA to the last block (as the CtlHa model; libiscsi WriteSame10.ZeroBlocks
     /// counts 05/24/00 for it as a skip). The Data-Out buffer is exactly one block: an initiator declaring another
     /// length gets 05/24/00 (libiscsi WriteSame10.InvalidDataOutSize, LIO).
@@ -434,7 +436,7 @@ internal static class BlockCommands
         }
         long offset = (long)lba << lun.BlockSizeShift;
         long total = (long)blocks << lun.BlockSizeShift;
-        if (unmap && !pbdata && !lbdata && pattern.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+        if (unmap && !pbdata && !lbdata)
         {
             await lun.Backend.UnmapAsync(offset, total, ctx.CancellationToken).ConfigureAwait(false);
             return ScsiOutcome.Good;
