@@ -14,7 +14,7 @@ internal static class ConfigLoader
     private static readonly HashSet<string> Known = new(StringComparer.OrdinalIgnoreCase)
     {
         "Name", "Portals", "Target", "Luns", "HaId", "Mode", "Peer", "Role", "PskFile", "AllowUnauthenticated",
-        "Cluster", "Control", "SerSeq", "ReadOnly", "Chap", "PeerDeadAfterMs",
+        "Cluster", "Control", "SerSeq", "ReadOnly", "Chap", "PeerDeadAfterMs", "InlineIo",
     };
 
     public static void Apply(NodeSettings s, IConfiguration cfg)
@@ -67,6 +67,7 @@ internal static class ConfigLoader
             s.SerSeq = ParseEnum<SerSeqSetting>(serseq, "SerSeq");
         }
         s.ReadOnly = ParseBool(cfg["ReadOnly"], "ReadOnly") ?? s.ReadOnly;
+        s.InlineIo = ParseBool(cfg["InlineIo"], "InlineIo") ?? s.InlineIo;
         if (cfg["PeerDeadAfterMs"] is { } dead)
         {
             s.PeerDeadAfter = int.TryParse(dead, out int ms) && ms is >= 100 and <= 60_000

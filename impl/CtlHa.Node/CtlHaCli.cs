@@ -35,9 +35,11 @@ public static class CtlHaCli
         var control = new Option<string?>("--control") { Description = "control API ADDR:PORT (HTTP)" };
         var serseq = new Option<SerSeqSetting?>("--serseq") { Description = "on | read | off (default read)" };
         var readOnly = new Option<bool>("--read-only") { Description = "export every LUN write-protected" };
+        var ioMode = new Option<string?>("--io") { Description = "inline (default: file I/O on the calling thread, best when the file is cached) | pool (thread-pool I/O, for slow disks)" };
+        ioMode.AcceptOnlyFromAmong("inline", "pool");
         var cmd = new Command("node", "run one node in the foreground until SIGINT/SIGTERM")
         {
-            config, portal, target, lun, haId, mode, peer, role, psk, allowUnauth, cluster, control, serseq, readOnly,
+            config, portal, target, lun, haId, mode, peer, role, psk, allowUnauth, cluster, control, serseq, readOnly, ioMode,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -74,6 +76,10 @@ public static class CtlHaCli
                 }
                 settings.SerSeq = parse.GetValue(serseq) ?? settings.SerSeq;
                 settings.ReadOnly |= parse.GetValue(readOnly);
+                if (parse.GetValue(ioMode) is { } io)
+                {
+                    settings.InlineIo = io == "inline";
+                }
                 var errors = settings.Validate();
                 if (errors.Count > 0)
                 {

@@ -54,7 +54,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                 IBlockBackend backend;
                 try
                 {
-                    backend = FileBackend.Open(lun.Path, lun.SizeBytes);
+                    backend = FileBackend.Open(lun.Path, lun.SizeBytes, inlineIo: _settings.InlineIo);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
                 {

@@ -72,6 +72,12 @@ public sealed class NodeSettings
 
     public bool ReadOnly { get; set; }
 
+    /// <summary>
+    /// File I/O on the calling thread (pread/pwrite) rather than a thread-pool hop: faster while the backing file sits in
+    /// the page cache (measured with scripts/bench-vs-tgt), but a slow disk then stalls the connection that issued it.
+    /// </summary>
+    public bool InlineIo { get; set; } = true;
+
     public string? ChapUser { get; set; }
 
     public string? ChapSecret { get; set; }
