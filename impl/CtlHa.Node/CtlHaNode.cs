@@ -25,6 +25,12 @@ public sealed partial class CtlHaNode : IAsyncDisposable
     private IscsiTargetServer? _iscsi;
     private ControlServer? _control;
 
+    /// <summary>
+    /// The largest transfer one command may carry, advertised in VPD B0h (MAXIMUM TRANSFER LENGTH) and enforced by the
+    /// frontend, which stages write data: one limit for both, so an initiator that honours B0h is never refused.
+    /// </summary>
+    public const int MaxTransferBytes = 64 << 20;
+
     public CtlHaNode(NodeSettings settings, ILoggerFactory loggerFactory)
     {
         _settings = settings;
@@ -95,13 +101,13 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                         LocalPorts = [RelativePortBase],
                         TargetName = _settings.Target,
                     },
-                    alua => _engine = new ScsiEngine(luns, new ScsiEngineOptions { Alua = alua }, _loggerFactory),
+                    alua => _engine = new ScsiEngine(luns, new ScsiEngineOptions { Alua = alua, MaxTransferBytes = MaxTransferBytes }, _loggerFactory),
                     _loggerFactory);
                 target = _ha.Target;
             }
             else
             {
-                _engine = new ScsiEngine(luns, new ScsiEngineOptions(), _loggerFactory);
+                _engine = new ScsiEngine(luns, new ScsiEngineOptions { MaxTransferBytes = MaxTransferBytes }, _loggerFactory);
                 target = _engine;
             }
             _iscsi = new IscsiTargetServer(
@@ -110,6 +116,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                     Portals = [.. _settings.Portals],
                     Targets = [new IscsiTargetDefinition(_settings.Target, $"ctlha-{_settings.Name}")],
                     TargetPortGroupTag = RelativePortBase,
+                    MaxWriteTransferLength = MaxTransferBytes,
                     RelativeTargetPortId = RelativePortBase,
                     Chap = _settings.ChapUser is { } user && _settings.ChapSecret is { } secret
                         ? new ChapOptions(user, secret, _settings.MutualChapUser, _settings.MutualChapSecret)
