@@ -134,8 +134,16 @@ public sealed partial class ScsiEngine : IScsiTarget
         }
     }
 
+    public ValueTask<ScsiOutcome> ExecuteAsync(ScsiTask task, CancellationToken cancellationToken) =>
+        ExecuteCoreAsync(task, reportUnitAttention: true, cancellationToken);
+
+    /// <summary>
+    /// The one execution path: CDB checks, pending UA (unless <paramref name="reportUnitAttention"/> is false: the HA
+    /// layer's commands of the peer's nexus, or commands already checked before the primary serialized them), ALUA gate,
+    /// write protection, reservations, this LU's OOA queue, handler.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<ScsiOutcome> ExecuteAsync(ScsiTask task, CancellationToken cancellationToken)
+    private async ValueTask<ScsiOutcome> ExecuteCoreAsync(ScsiTask task, bool reportUnitAttention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(task);
         var cdb = task.Cdb.Span;
@@ -163,7 +171,7 @@ public sealed partial class ScsiEngine : IScsiTarget
         }
 
         // Unit attentions are reported before anything else except for INQUIRY, REPORT LUNS, REQUEST SENSE.
-        if ((command.Flags & CommandFlags.NoUnitAttention) == 0)
+        if (reportUnitAttention && (command.Flags & CommandFlags.NoUnitAttention) == 0)
         {
             var ua = lun.TakeUnitAttention(nexus.Slot);
             if (ua != UnitAttention.None)
