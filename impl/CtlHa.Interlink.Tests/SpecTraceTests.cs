@@ -30,6 +30,9 @@ public sealed class SpecTraceTests
     [InlineData(3)]
     [InlineData(4)]
     [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
     public async Task Every_transition_of_a_random_lifecycle_trace_is_permitted_by_the_spec(int seed)
     {
         var random = new Random(seed);
@@ -41,7 +44,7 @@ public sealed class SpecTraceTests
         b.Start();
         await BothOnlineAsync(a, b);
 
-        var steps = Enumerable.Range(0, 4).Select(_ => (Step)random.Next(Enum.GetValues<Step>().Length)).ToArray();
+        var steps = Enumerable.Range(0, 6).Select(_ => (Step)random.Next(Enum.GetValues<Step>().Length)).ToArray();
         foreach (var step in steps)
         {
             switch (step)
@@ -58,17 +61,22 @@ public sealed class SpecTraceTests
                     break;
                 case Step.WrongKeyB:
                     await b.StopAsync();
+                    await Eventually.TrueAsync(() => !a.Link!.IsOnline, TimeSpan.FromSeconds(2), "A to see B go");
+                    var beforeKey = a.Link!.LastRejection;
                     b.Start(o => o.Psk = [.. Enumerable.Repeat((byte)0x5a, 32)]);
-                    await Eventually.TrueAsync(() => a.Link!.LastRejection?.Trigger == InterlinkTrigger.AuthFailed, TimeSpan.FromSeconds(3), "A to reject B's key");
+                    await Eventually.TrueAsync(() => a.Link!.LastRejection is { Trigger: InterlinkTrigger.AuthFailed } r && !ReferenceEquals(r, beforeKey), TimeSpan.FromSeconds(3), "A to reject B's key");
                     Assert.False(a.Link!.IsOnline);
                     await b.StopAsync();
                     b.Start();
                     break;
                 case Step.WrongModeB:
                     await b.StopAsync();
+                    await Eventually.TrueAsync(() => !a.Link!.IsOnline, TimeSpan.FromSeconds(2), "A to see B go");
+                    var beforeMode = a.Link!.LastRejection;
                     b.Start(o => o.Mode = HaMode.Shared);
                     await Eventually.TrueAsync(() => b.Link!.LastRejection?.Trigger == InterlinkTrigger.ModeMismatch, TimeSpan.FromSeconds(3), "B to report the mode mismatch");
-                    await Eventually.TrueAsync(() => a.Link!.LastRejection?.Trigger == InterlinkTrigger.ModeMismatch, TimeSpan.FromSeconds(3), "A to report the mode mismatch");
+                    await Eventually.TrueAsync(() => a.Link!.LastRejection is { Trigger: InterlinkTrigger.ModeMismatch } r && !ReferenceEquals(r, beforeMode), TimeSpan.FromSeconds(3), "A to report the mode mismatch");
+                    Assert.False(a.Link!.IsOnline || b.Link!.IsOnline);
                     await b.StopAsync();
                     b.Start();
                     break;
