@@ -13,6 +13,7 @@ public static class ConformCli
     {
         var root = new RootCommand("ctlha-conform: checks a CtlHa node or pair (or any implementation of the protocols) against the spec");
         root.Add(BuildPeer());
+        root.Add(FuzzCommand.Build());
         root.Add(NotYet("self", "run every spec-driven suite against an embedded pair (--budget, --seed, --junit)"));
         root.Add(NotYet("pair", "run the iSCSI-level suites against a running pair (--a URL --b URL --control-a --control-b)"));
         return root;
