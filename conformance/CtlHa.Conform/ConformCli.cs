@@ -26,7 +26,10 @@ public static class ConformCli
         var psk = new Option<string?>("--psk-file") { Description = "the pair's pre-shared key file (hex text or raw bytes)" };
         var deadAfter = new Option<int>("--dead-after-ms") { Description = "the node's dead-peer interval", DefaultValueFactory = _ => 1000 };
         var junit = new Option<string?>("--junit") { Description = "write a JUnit XML report to FILE" };
-        var cmd = new Command("peer", "act as the other node and check a node's interlink handshake") { connect, listen, psk, deadAfter, junit };
+        var mode = new Option<string?>("--mode") { Description = "the pair's HA mode (standby | shared | proxy): a node announcing another fails, as its peer would reject it" };
+        mode.AcceptOnlyFromAmong("standby", "shared", "proxy");
+        var cluster = new Option<string?>("--cluster") { Description = "the pair's cluster name: a node announcing another fails" };
+        var cmd = new Command("peer", "act as the other node and check a node's interlink handshake") { connect, listen, psk, deadAfter, junit, mode, cluster };
         cmd.SetAction(async (parse, ct) =>
         {
             string? c = parse.GetValue(connect), l = parse.GetValue(listen);
@@ -64,6 +67,14 @@ public static class ConformCli
                 EndPoint = ep,
                 Psk = key,
                 DeadAfter = TimeSpan.FromMilliseconds(parse.GetValue(deadAfter)),
+                ExpectedMode = parse.GetValue(mode) switch
+                {
+                    "standby" => HaMode.Standby,
+                    "shared" => HaMode.Shared,
+                    "proxy" => HaMode.Proxy,
+                    _ => null,
+                },
+                ExpectedCluster = parse.GetValue(cluster),
             });
             var table = new Table().AddColumns("check", "result", "time", "detail");
             IReadOnlyList<PeerCheckResult> results = [];

@@ -22,6 +22,15 @@ public sealed class PeerValidatorOptions
 
     /// <summary>Per-step timeout (a connect-side node may be backing off for several seconds).</summary>
     public TimeSpan StepTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The pair's HA mode as the operator configured the other node; null = accept the node's. A node announcing
+    /// another mode fails "good login" with the field and both values, as its real peer would reject it.
+    /// </summary>
+    public HaMode? ExpectedMode { get; set; }
+
+    /// <summary>The pair's cluster name; null = accept the node's (see <see cref="ExpectedMode"/>).</summary>
+    public string? ExpectedCluster { get; set; }
 }
 
 /// <summary>One check's outcome.</summary>
@@ -145,12 +154,31 @@ public sealed class PeerValidator(PeerValidatorOptions options)
         return (peer, nodeLogin, null);
     }
 
+    /// <summary>The node's Login against the configuration the operator says the pair has, as the real peer checks it.</summary>
+    private string? ConfigurationMismatch(Login nodeLogin)
+    {
+        if (options.ExpectedMode is { } mode && nodeLogin.Mode != mode)
+        {
+            return $"login mismatch: HA mode differs: node {nodeLogin.Mode.ToString().ToLowerInvariant()}, pair configured {mode.ToString().ToLowerInvariant()}";
+        }
+        if (options.ExpectedCluster is { } cluster && !string.Equals(nodeLogin.ClusterName, cluster, StringComparison.Ordinal))
+        {
+            return $"login mismatch: cluster name differs: node '{nodeLogin.ClusterName}', pair configured '{cluster}'";
+        }
+        return null;
+    }
+
     private async Task<string?> GoodLoginAsync(CancellationToken cancellationToken)
     {
-        var (peer, _, failure) = await LoginAsync(cancellationToken).ConfigureAwait(false);
+        var (peer, nodeLogin, failure) = await LoginAsync(cancellationToken).ConfigureAwait(false);
         if (peer is null)
         {
             return failure;
+        }
+        if (nodeLogin is not null && ConfigurationMismatch(nodeLogin) is { } mismatch)
+        {
+            await peer.DisposeAsync().ConfigureAwait(false);
+            return mismatch;
         }
 
         await using (peer.ConfigureAwait(false))
