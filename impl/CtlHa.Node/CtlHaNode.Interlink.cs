@@ -24,7 +24,7 @@ public sealed partial class CtlHaNode
                 _ => HaMode.Proxy,
             },
             ClusterName = s.Cluster,
-            Peer = new InterlinkEndpoint(peer.Listen ? InterlinkSide.Listen : InterlinkSide.Connect, peer.EndPoint),
+            Peer = peer,
             Psk = s.PskFile is { } f ? ReadPsk(f) : null,
             AllowUnauthenticated = s.AllowUnauthenticated,
             DeadAfter = s.PeerDeadAfter,

@@ -46,8 +46,8 @@ public sealed partial class CtlHaNode : IAsyncDisposable
     /// <summary>The bound iSCSI portals (useful with port 0 in tests).</summary>
     public IReadOnlyList<IPEndPoint> Portals => _iscsi?.BoundEndpoints ?? [];
 
-    /// <summary>Relative target port id of this node's first port: node 1 uses 1.., node 2 uses 257.. (never 0).</summary>
-    public ushort RelativePortBase => (ushort)(_settings.HaId == 2 ? 257 : 1);
+    /// <summary>Relative target port id of this node's first port (the HA layer's ranges: node 1 uses 1.., node 2 257..; never 0).</summary>
+    public ushort RelativePortBase => _settings.HaId is 1 or 2 ? HaPorts.FirstRelativePort(_settings.HaId) : (ushort)1;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using CtlHa.Interlink;
 
 namespace CtlHa.Node;
 
@@ -28,12 +29,6 @@ public enum SerSeqSetting
 /// <summary>One LUN: a backing file and, when it must be created, its size.</summary>
 public sealed record LunSetting(string Path, long? SizeBytes);
 
-/// <summary>How this node reaches its peer over the interlink.</summary>
-public sealed record PeerSetting(bool Listen, IPEndPoint EndPoint)
-{
-    public override string ToString() => $"{(Listen ? "listen" : "connect")}:{EndPoint}";
-}
-
 /// <summary>
 /// Everything `ctlha node` needs, from --config JSON and/or quick flags (flags win).
 /// Validation produces one readable error per bad input (<see cref="Validate"/>).
@@ -55,7 +50,8 @@ public sealed class NodeSettings
 
     public HaModeSetting Mode { get; set; } = HaModeSetting.Unavailable;
 
-    public PeerSetting? Peer { get; set; }
+    /// <summary>How this node reaches its peer over the interlink (the interlink's own endpoint type and parser).</summary>
+    public InterlinkEndpoint? Peer { get; set; }
 
     public RoleSetting? Role { get; set; }
 
@@ -162,16 +158,19 @@ public sealed class NodeSettings
         throw new SettingsException($"{what} '{text}' is not ADDR:PORT (e.g. 127.0.0.1:3260)");
     }
 
-    /// <summary>Parses "listen:ADDR:PORT" or "connect:ADDR:PORT".</summary>
-    public static PeerSetting ParsePeer(string text)
+    /// <summary>Parses "listen:ADDR:PORT" or "connect:ADDR:PORT" with <see cref="InterlinkEndpoint.Parse"/>; port 0 is refused on both sides.</summary>
+    public static InterlinkEndpoint ParsePeer(string text)
     {
-        int colon = text.IndexOf(':', StringComparison.Ordinal);
-        string kind = colon < 0 ? text : text[..colon];
-        if (colon < 0 || (kind != "listen" && kind != "connect"))
+        InterlinkEndpoint peer;
+        try
         {
-            throw new SettingsException($"--peer '{text}' must be listen:ADDR:PORT or connect:ADDR:PORT");
+            peer = InterlinkEndpoint.Parse(text);
         }
-        return new PeerSetting(kind == "listen", ParseEndPoint(text[(colon + 1)..], "--peer address"));
+        catch (FormatException e)
+        {
+            throw new SettingsException($"--{e.Message}");
+        }
+        return peer.EndPoint.Port != 0 ? peer : throw new SettingsException($"--peer '{text}' has no valid ADDR:PORT (port 0)");
     }
 
     /// <summary>Parses "PATH[:SIZE]" where SIZE is bytes with an optional K/M/G/T suffix (powers of 1024).</summary>

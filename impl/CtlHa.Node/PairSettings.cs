@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using CtlHa.Interlink;
 
 namespace CtlHa.Node;
 
@@ -49,7 +50,7 @@ public sealed record PairSettings(NodeSettings A, NodeSettings B)
             s.Luns.Add(new LunSetting(lun, sizeBytes));
             if (mode != HaModeSetting.Unavailable)
             {
-                s.Peer = new PeerSetting(id == 1, new IPEndPoint(loopback, basePort + 2));
+                s.Peer = new InterlinkEndpoint(id == 1 ? InterlinkSide.Listen : InterlinkSide.Connect, new IPEndPoint(loopback, basePort + 2));
             }
             return s;
         }
