@@ -200,6 +200,9 @@ public sealed partial class NodeProcess : IAsyncDisposable
         {
             _process.Kill(entireProcessTree: true);
         }
+        // SIGKILL is asynchronous: return only once the process is gone (reaped), so a caller that saw the kill's
+        // effects (dropped sessions) also sees HasExited.
+        _process.WaitForExit(10_000);
     }
 
     /// <summary>Graceful stop: SIGTERM, then SIGKILL after <see cref="NodeProcessOptions.StopTimeout"/>. Returns the exit code.</summary>
