@@ -21,6 +21,19 @@ public sealed record NodeProcessOptions
     /// <summary>Also start the HTTP control API on a free loopback port.</summary>
     public bool Control { get; init; }
 
+    /// <summary>
+    /// Backing files to use instead of temp ones (one per <see cref="LunSizes"/> entry); they are created sparse by the
+    /// node if missing and never deleted by the fixture, so a restarted node (or both nodes of a shared-storage pair)
+    /// finds the same data.
+    /// </summary>
+    public IReadOnlyList<string>? LunPaths { get; init; }
+
+    /// <summary>A fixed iSCSI portal port (e.g. the one a killed node had, so initiators reconnect to the same URL); null picks a free one.</summary>
+    public int? PortalPort { get; init; }
+
+    /// <summary>A fixed control API port (implies <see cref="Control"/>); null picks a free one when Control is set.</summary>
+    public int? ControlPort { get; init; }
+
     /// <summary>Arguments appended verbatim after the generated ones (e.g. HA flags).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
@@ -143,7 +156,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
         throw new DirectoryNotFoundException($"no CtlHa.sln above {AppContext.BaseDirectory}");
     }
 
-    /// <summary>Starts a node and waits for <c>ready</c>. Retries on another port if the chosen one was taken meanwhile.</summary>
+    /// <summary>
+    /// Starts a node and waits for <c>ready</c>. Retries on another port if the chosen one was taken meanwhile (with a
+    /// fixed <see cref="NodeProcessOptions.PortalPort"/>, on the same port after a short pause: a killed predecessor's
+    /// sockets may still be closing).
+    /// </summary>
     public static async Task<NodeProcess> StartAsync(NodeProcessOptions options, CancellationToken cancellationToken)
     {
         Exception? last = null;
@@ -162,6 +179,11 @@ public sealed partial class NodeProcess : IAsyncDisposable
                 if (!e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase) && !e.Message.Contains("bind", StringComparison.OrdinalIgnoreCase))
                 {
                     break;
+                }
+
+                if (options.PortalPort is not null || options.ControlPort is not null)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(300 * (attempt + 1)), cancellationToken);
                 }
             }
             catch
@@ -257,9 +279,15 @@ public sealed partial class NodeProcess : IAsyncDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "ctlha-conf-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
-        var port = FreeLoopbackPort();
-        int? controlPort = options.Control ? FreeLoopbackPort() : null;
-        var lunPaths = options.LunSizes.Select((_, i) => Path.Combine(directory, $"lun{i}.img")).ToList();
+        var port = options.PortalPort ?? FreeLoopbackPort();
+        int? controlPort = options.ControlPort ?? (options.Control ? FreeLoopbackPort() : null);
+        var lunPaths = options.LunPaths is { } given
+            ? [.. given]
+            : options.LunSizes.Select((_, i) => Path.Combine(directory, $"lun{i}.img")).ToList();
+        if (lunPaths.Count != options.LunSizes.Count)
+        {
+            throw new ArgumentException($"{lunPaths.Count} LUN paths for {options.LunSizes.Count} LUN sizes", nameof(options));
+        }
 
         var start = new ProcessStartInfo(LocateExecutable())
         {
