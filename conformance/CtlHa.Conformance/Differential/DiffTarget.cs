@@ -35,16 +35,25 @@ public sealed class DiffTarget : IAsyncDisposable
     public const uint BlockSize = 512;
 
     private readonly IscsiInitiatorSession[] _sessions;
+    private readonly NodeProcess? _node;
 
-    private DiffTarget(NodeProcess node, IscsiInitiatorSession[] sessions, IReadOnlyList<DiffInitiator> initiators, ulong blockCount)
+    private DiffTarget(NodeProcess? node, string targetName, int lun, IscsiInitiatorSession[] sessions, IReadOnlyList<DiffInitiator> initiators, ulong blockCount)
     {
-        Node = node;
+        _node = node;
+        TargetName = targetName;
+        Lun = lun;
         _sessions = sessions;
         Initiators = initiators;
         BlockCount = blockCount;
     }
 
-    public NodeProcess Node { get; }
+    /// <summary>The node this target started (not available for <see cref="ConnectAsync"/>, a target someone else runs).</summary>
+    public NodeProcess Node => _node ?? throw new InvalidOperationException("this differential target is a running target reached by URL, not a node it started");
+
+    public string TargetName { get; }
+
+    /// <summary>The LUN every step addresses.</summary>
+    public int Lun { get; }
 
     public IReadOnlyList<DiffInitiator> Initiators { get; }
 
@@ -69,7 +78,7 @@ public sealed class DiffTarget : IAsyncDisposable
                 sessions.Add(session);
             }
 
-            return new DiffTarget(node, [.. sessions], initiators, blockCount);
+            return new DiffTarget(node, node.TargetName, 0, [.. sessions], initiators, blockCount);
         }
         catch
         {
@@ -84,12 +93,59 @@ public sealed class DiffTarget : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Logs the initiators in to a target that is already running (e.g. node A of a pair under <c>ctlha-conform pair</c>);
+    /// the LUN's size is read with READ CAPACITY(16). Disposing logs out and leaves the target running.
+    /// </summary>
+    public static async Task<DiffTarget> ConnectAsync(IscsiUrl url, IReadOnlyList<DiffInitiator> initiators, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var sessions = new List<IscsiInitiatorSession>();
+        try
+        {
+            foreach (var initiator in initiators)
+            {
+                sessions.Add(await IscsiInitiatorSession.ConnectAsync(url.Host, url.Port, url.TargetName, new InitiatorOptions
+                {
+                    InitiatorName = initiator.Name,
+                    Isid = initiator.Isid,
+                    CommandTimeout = TimeSpan.FromSeconds(20),
+                    LoginTimeout = TimeSpan.FromSeconds(20),
+                }, cancellationToken));
+            }
+
+            ulong blocks = 0;
+            for (var attempt = 0; attempt < 8 && blocks == 0; attempt++)
+            {
+                // The first commands of a new nexus may meet a unit attention; READ CAPACITY is retried past it.
+                var capacity = await sessions[0].ExecuteAsync(url.Lun, Initiator.Scsi.Cdb.ReadCapacity16(32), default, 32, TaskAttribute.Simple, cancellationToken);
+                if (capacity.IsGood && capacity.DataIn.Length >= 12)
+                {
+                    blocks = BinaryPrimitives.ReadUInt64BigEndian(capacity.DataIn.Span) + 1;
+                }
+            }
+
+            return blocks == 0
+                ? throw new InvalidOperationException($"READ CAPACITY(16) of {url} did not succeed")
+                : new DiffTarget(null, url.TargetName, url.Lun, [.. sessions], initiators, blocks);
+        }
+        catch
+        {
+            foreach (var s in sessions)
+            {
+                await s.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
     /// <summary>Sends one step on its initiator's session (LUN 0). Transport failures become a failed outcome, not an exception.</summary>
     public async Task<DiffOutcome> ExecuteAsync(DiffStep step, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await _sessions[step.Initiator - 1].ExecuteAsync(0, step.Cdb, step.DataOut, step.ExpectedLength, TaskAttribute.Simple, cancellationToken);
+            var response = await _sessions[step.Initiator - 1].ExecuteAsync(Lun, step.Cdb, step.DataOut, step.ExpectedLength, TaskAttribute.Simple, cancellationToken);
             return DiffOutcome.FromTarget(response);
         }
         catch (Exception e) when (e is IscsiConnectionLostException or IscsiTimeoutException or IscsiRejectException or IscsiProtocolException or IscsiTaskAbortedException)
@@ -106,8 +162,8 @@ public sealed class DiffTarget : IAsyncDisposable
     public async Task<LunConfig> ProbeModelConfigAsync(CancellationToken cancellationToken)
     {
         var session = _sessions[0];
-        var serial = await session.ExecuteAsync(0, Initiator.Scsi.Cdb.Inquiry(true, 0x80, 255), default, 255, TaskAttribute.Simple, cancellationToken);
-        var ids = await session.ExecuteAsync(0, Initiator.Scsi.Cdb.Inquiry(true, 0x83, 1024), default, 1024, TaskAttribute.Simple, cancellationToken);
+        var serial = await session.ExecuteAsync(Lun, Initiator.Scsi.Cdb.Inquiry(true, 0x80, 255), default, 255, TaskAttribute.Simple, cancellationToken);
+        var ids = await session.ExecuteAsync(Lun, Initiator.Scsi.Cdb.Inquiry(true, 0x83, 1024), default, 1024, TaskAttribute.Simple, cancellationToken);
         var serialText = serial.IsGood && serial.DataIn.Length >= 4
             ? Encoding.ASCII.GetString(serial.DataIn.Span.Slice(4, Math.Min(serial.DataIn.Span[3], serial.DataIn.Length - 4))).TrimEnd(' ', '\0')
             : "CTLHA0000";
@@ -135,10 +191,10 @@ public sealed class DiffTarget : IAsyncDisposable
             }
         }
 
-        return new LunConfig(BlockCount: BlockCount, BlockSize: BlockSize, LunId: 0, SerialNumber: serialText, DeviceId: deviceId ?? serialText)
+        return new LunConfig(BlockCount: BlockCount, BlockSize: BlockSize, LunId: (ulong)Lun, SerialNumber: serialText, DeviceId: deviceId ?? serialText)
         {
             Naa = naa,
-            TargetName = Node.TargetName,
+            TargetName = TargetName,
             // A standalone node (no --ha-id): one port, relative port 1, always primary, no interlink.
             Ports = [new ModelPort(1, 1)],
             Node1View = new LunHaView(1, HaRole.Primary, false, LinkState.Offline, HaMode.Unavailable),
@@ -162,7 +218,10 @@ public sealed class DiffTarget : IAsyncDisposable
             await session.DisposeAsync();
         }
 
-        await Node.DisposeAsync();
+        if (_node is not null)
+        {
+            await _node.DisposeAsync();
+        }
     }
 }
 
