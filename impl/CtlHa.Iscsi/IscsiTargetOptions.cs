@@ -47,6 +47,12 @@ public sealed class IscsiTargetOptions
     /// <summary>Our FirstBurstLength offer (RFC 7143 §13.15, minimum of both sides).</summary>
     public int FirstBurstLength { get; init; } = 65536;
 
+    /// <summary>
+    /// Whether we allow immediate data (RFC 7143 §13.11, AND of both sides). Yes saves a PDU per small write; No makes
+    /// every write's data travel in Data-Out PDUs (some test tools and old initiators expect to be able to force that).
+    /// </summary>
+    public bool ImmediateData { get; init; } = true;
+
     /// <summary>Our MaxOutstandingR2T offer (RFC 7143 §13.17).</summary>
     public int MaxOutstandingR2T { get; init; } = 4;
 

@@ -14,7 +14,7 @@ internal static class ConfigLoader
     private static readonly HashSet<string> Known = new(StringComparer.OrdinalIgnoreCase)
     {
         "Name", "Portals", "Target", "Luns", "HaId", "Mode", "Peer", "Role", "PskFile", "AllowUnauthenticated",
-        "Cluster", "Control", "SerSeq", "ReadOnly", "Chap", "PeerDeadAfterMs", "InlineIo",
+        "Cluster", "Control", "SerSeq", "ReadOnly", "PhysicalBlockSize", "ImmediateData", "Chap", "PeerDeadAfterMs", "InlineIo",
     };
 
     public static void Apply(NodeSettings s, IConfiguration cfg)
@@ -68,6 +68,13 @@ internal static class ConfigLoader
         }
         s.ReadOnly = ParseBool(cfg["ReadOnly"], "ReadOnly") ?? s.ReadOnly;
         s.InlineIo = ParseBool(cfg["InlineIo"], "InlineIo") ?? s.InlineIo;
+        s.ImmediateData = ParseBool(cfg["ImmediateData"], "ImmediateData") ?? s.ImmediateData;
+        if (cfg["PhysicalBlockSize"] is { } physical)
+        {
+            s.PhysicalBlockSize = int.TryParse(physical, out int bytes)
+                ? bytes
+                : throw new SettingsException($"config PhysicalBlockSize '{physical}' is not a number of bytes");
+        }
         if (cfg["PeerDeadAfterMs"] is { } dead)
         {
             s.PeerDeadAfter = int.TryParse(dead, out int ms) && ms is >= 100 and <= 60_000

@@ -35,11 +35,14 @@ public static class CtlHaCli
         var control = new Option<string?>("--control") { Description = "control API ADDR:PORT (HTTP)" };
         var serseq = new Option<SerSeqSetting?>("--serseq") { Description = "on | read | off (default read)" };
         var readOnly = new Option<bool>("--read-only") { Description = "export every LUN write-protected" };
+        var physical = new Option<int?>("--physical-block-size") { Description = "physical block size in bytes reported in READ CAPACITY(16) (default: the 512-byte logical block; 4096 = a 512e disk)" };
+        var immediate = new Option<string?>("--immediate-data") { Description = "yes (default) | no: whether write data may travel as iSCSI immediate data" };
+        immediate.AcceptOnlyFromAmong("yes", "no");
         var ioMode = new Option<string?>("--io") { Description = "inline (default: file I/O on the calling thread, best when the file is cached) | pool (thread-pool I/O, for slow disks)" };
         ioMode.AcceptOnlyFromAmong("inline", "pool");
         var cmd = new Command("node", "run one node in the foreground until SIGINT/SIGTERM")
         {
-            config, portal, target, lun, haId, mode, peer, role, psk, allowUnauth, cluster, control, serseq, readOnly, ioMode,
+            config, portal, target, lun, haId, mode, peer, role, psk, allowUnauth, cluster, control, serseq, readOnly, physical, immediate, ioMode,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -76,6 +79,11 @@ public static class CtlHaCli
                 }
                 settings.SerSeq = parse.GetValue(serseq) ?? settings.SerSeq;
                 settings.ReadOnly |= parse.GetValue(readOnly);
+                settings.PhysicalBlockSize = parse.GetValue(physical) ?? settings.PhysicalBlockSize;
+                if (parse.GetValue(immediate) is { } imm)
+                {
+                    settings.ImmediateData = imm == "yes";
+                }
                 if (parse.GetValue(ioMode) is { } io)
                 {
                     settings.InlineIo = io == "inline";

@@ -70,6 +70,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                 luns.Add(new LogicalUnit(i, backend, new LogicalUnitOptions
                 {
                     ReadOnly = _settings.ReadOnly,
+                    PhysicalBlockSize = _settings.PhysicalBlockSize,
                     SerSeq = _settings.SerSeq switch
                     {
                         SerSeqSetting.Off => SerSeqMode.Off,
@@ -118,6 +119,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                     TargetPortGroupTag = RelativePortBase,
                     MaxWriteTransferLength = MaxTransferBytes,
                     RelativeTargetPortId = RelativePortBase,
+                    ImmediateData = _settings.ImmediateData,
                     Chap = _settings.ChapUser is { } user && _settings.ChapSecret is { } secret
                         ? new ChapOptions(user, secret, _settings.MutualChapUser, _settings.MutualChapSecret)
                         : null,

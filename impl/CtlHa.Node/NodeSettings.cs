@@ -68,6 +68,12 @@ public sealed class NodeSettings
 
     public bool ReadOnly { get; set; }
 
+    /// <summary>iSCSI ImmediateData we allow (AND with the initiator's offer).</summary>
+    public bool ImmediateData { get; set; } = true;
+
+    /// <summary>Physical block size of every LUN in bytes (null = the 512-byte logical block).</summary>
+    public int? PhysicalBlockSize { get; set; }
+
     /// <summary>
     /// File I/O on the calling thread (pread/pwrite) rather than a thread-pool hop: faster while the backing file sits in
     /// the page cache (measured with scripts/bench-vs-tgt), but a slow disk then stalls the connection that issued it.
@@ -131,6 +137,10 @@ public sealed class NodeSettings
         if (ChapSecret is { Length: < 12 or > 16 })
         {
             errors.Add("the CHAP secret must be 12 to 16 characters (RFC 7143 §12.1.3, as initiators enforce)");
+        }
+        if (PhysicalBlockSize is { } pbs && (pbs < 512 || pbs > 512 << 15 || !int.IsPow2(pbs)))
+        {
+            errors.Add($"--physical-block-size {pbs} must be a power of two from 512 to {512 << 15} bytes (e.g. 4096)");
         }
         for (int i = 0; i < Luns.Count; i++)
         {

@@ -201,17 +201,28 @@ public sealed class ThinProvisioningTests : IDisposable
         OutcomeAssert.Good(await h.RunDeclaredWriteAsync(ws10, new byte[512], 512));
     }
 
-    [Fact]
-    public async Task Read_capacity_16_reports_4k_physical_blocks_for_512_byte_lbas()
+    [Theory]
+    [InlineData(null, 0)]
+    [InlineData(512, 0)]
+    [InlineData(4096, 3)]
+    [InlineData(1 << 16, 7)]
+    public async Task Read_capacity_16_reports_the_configured_physical_block_size(int? physicalBlockSize, int exponent)
     {
-        var h = await Harness.ReadyAsync();
+        var h = await Harness.ReadyAsync(options: new LogicalUnitOptions { PhysicalBlockSize = physicalBlockSize });
         byte[] cdb = new byte[16];
         cdb[0] = 0x9E;
         cdb[1] = 0x10;
         cdb[13] = 32;
         var (_, d) = await h.RunAsync(cdb);
-        Assert.Equal(3, d[13] & 0x0F); // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
+        Assert.Equal(exponent, d[13] & 0x0F); // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
     }
+
+    [Theory]
+    [InlineData(256)]
+    [InlineData(1536)]
+    [InlineData(512 << 16)]
+    public void A_physical_block_that_is_not_a_power_of_two_blocks_is_refused(int physicalBlockSize) =>
+        Assert.Throws<ArgumentException>(() => new LogicalUnit(0, new MemoryBackend(1 << 20), new LogicalUnitOptions { PhysicalBlockSize = physicalBlockSize }));
 
     [Fact]
     public async Task Unmap_parameter_errors()

@@ -28,8 +28,16 @@ public sealed partial class LogicalUnit
         {
             throw new ArgumentOutOfRangeException(nameof(lunId));
         }
+        int physical = options.PhysicalBlockSize ?? options.BlockSize;
+        if (physical < options.BlockSize || physical % options.BlockSize != 0 || !int.IsPow2(physical / options.BlockSize)
+            || physical / options.BlockSize > 1 << 15)
+        {
+            throw new ArgumentException(
+                $"PhysicalBlockSize {physical} must be the block size ({options.BlockSize}) times a power of two up to 2^15.", nameof(options));
+        }
         LunId = lunId;
         Backend = backend;
+        PhysicalBlockExponent = (byte)int.Log2(physical / options.BlockSize);
         Options = options;
         BlockSize = options.BlockSize;
         BlockSizeShift = options.BlockSize == 512 ? 9 : 12;
@@ -61,6 +69,9 @@ public sealed partial class LogicalUnit
     public int BlockSize { get; }
 
     internal int BlockSizeShift { get; }
+
+    /// <summary>LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (READ CAPACITY(16) byte 13), from the options.</summary>
+    public byte PhysicalBlockExponent { get; }
 
     /// <summary>Number of logical blocks (RETURNED LOGICAL BLOCK ADDRESS + 1).</summary>
     public long BlockCount { get; }

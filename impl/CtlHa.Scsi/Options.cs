@@ -20,6 +20,13 @@ public sealed record LogicalUnitOptions
     /// <summary>Logical block size: 512 or 4096.</summary>
     public int BlockSize { get; init; } = 512;
 
+    /// <summary>
+    /// Physical block size in bytes (READ CAPACITY(16) LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT): null = the logical
+    /// block size (exponent 0, what tgt and LIO's fileio report); 4096 with 512-byte blocks = a "512e" disk (exponent 3).
+    /// A hint for write alignment only: UNMAP granularity is VPD B0h's, and data of any alignment is exact either way.
+    /// </summary>
+    public int? PhysicalBlockSize { get; init; }
+
     /// <summary>Unit serial number (VPD 80h); defaults to "CTLHA" + the LUN id.</summary>
     public string? Serial { get; init; }
 

@@ -237,11 +237,10 @@ public sealed class BlockTests
     }
 
     [Fact]
-    public void Read_capacity_16_reports_4k_physical_blocks_for_512_byte_lbas()
+    public void Read_capacity_16_reports_the_configured_physical_block_exponent()
     {
-        var m = Settled();
-        var d = m.Execute(A, Cdb.ReadCapacity16()).DataIn;
-        Assert.Equal(3, d[13] & 0x0F);
+        Assert.Equal(0, Settled().Execute(A, Cdb.ReadCapacity16()).DataIn[13] & 0x0F);
+        Assert.Equal(3, Settled(new LunConfig { PhysicalBlockExponent = 3 }).Execute(A, Cdb.ReadCapacity16()).DataIn[13] & 0x0F);
     }
 
     [Fact]

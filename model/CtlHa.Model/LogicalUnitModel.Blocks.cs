@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace CtlHa.Model;
 
 /// <summary>The block map and the SBC-4 block commands.</summary>
@@ -342,8 +340,7 @@ public sealed partial class LogicalUnitModel
         var data = new byte[32];
         WriteBe64(data, 0, _blockCount - 1);
         WriteBe32(data, 8, _config.BlockSize);
-        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: 4 KiB physical blocks (the engine's backends map in pages).
-        data[13] = _config.BlockSize >= 4096 ? (byte)0 : (byte)(12 - BitOperations.Log2(_config.BlockSize));
+        data[13] = _config.PhysicalBlockExponent;
         data[14] = 0xC0;
         return DataIn(data, alloc);
     }

@@ -110,6 +110,9 @@ public sealed record LunConfig(
     string DeviceId = "CTLHA0000",
     bool ReadOnly = false)
 {
+    /// <summary>READ CAPACITY(16) LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT; 0 (physical = logical) unless configured.</summary>
+    public byte PhysicalBlockExponent { get; init; }
+
     /// <summary>INQUIRY T10 VENDOR IDENTIFICATION (8 ASCII bytes, space padded).</summary>
     public string Vendor { get; init; } = "CTLHA";
 

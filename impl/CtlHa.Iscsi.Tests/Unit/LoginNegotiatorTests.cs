@@ -63,6 +63,20 @@ public sealed class LoginNegotiatorTests
         Assert.True(negotiator.Complete);
     }
 
+    [Theory]
+    [InlineData("Yes")]
+    [InlineData("No")]
+    [InlineData(null)]
+    public void A_target_configured_without_immediate_data_always_ends_with_ImmediateData_No(string? offered)
+    {
+        var negotiator = new LoginNegotiator(new IscsiTargetOptions { Targets = [new IscsiTargetDefinition(Target, null)], ImmediateData = false });
+        (string, string)[] keys = offered is null ? Leading : [.. Leading, ("ImmediateData", offered)];
+        LoginStep step = negotiator.Process(LoginStage.LoginOperationalNegotiation, true, LoginStage.FullFeaturePhase, Keys(keys));
+        Assert.False(step.Failed);
+        Assert.Equal("No", AsDictionary(step)["ImmediateData"]);
+        Assert.False(negotiator.Parameters.ImmediateData);
+    }
+
     [Fact]
     public void Bad_values_are_answered_with_Reject()
     {

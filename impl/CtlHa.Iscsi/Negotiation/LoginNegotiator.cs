@@ -49,6 +49,7 @@ public sealed class LoginNegotiator
     private bool _authenticated;
     private bool _authMethodNegotiated;
     private bool _declared;
+    private bool _immediateDataAnswered;
     private bool _first = true;
     private LoginStage _stage;
 
@@ -233,6 +234,13 @@ public sealed class LoginNegotiator
             {
                 response.Add(new("TargetAlias", alias));
             }
+            if (SessionType == SessionType.Normal && !_options.ImmediateData && !_immediateDataAnswered)
+            {
+                // The initiator did not offer it (default Yes): we offer No, which decides an AND key (§6.2.1).
+                _immediateDataAnswered = true;
+                Parameters.ImmediateData = false;
+                AddOrReplace(response, "ImmediateData", No);
+            }
         }
 
         if (transitNow && nextStage == LoginStage.FullFeaturePhase)
@@ -411,8 +419,9 @@ public sealed class LoginNegotiator
                 Parameters.MaxOutstandingR2T = Math.Min(r2t, _options.MaxOutstandingR2T);
                 return Format(Parameters.MaxOutstandingR2T);
             case "ImmediateData":
-                // AND: we say Yes.
-                return Boolean(value, b => Parameters.ImmediateData = b, v => v);
+                // AND: we say Yes unless configured not to.
+                _immediateDataAnswered = true;
+                return Boolean(value, b => Parameters.ImmediateData = b, v => v && _options.ImmediateData);
             case "InitialR2T":
                 // OR: we say No.
                 return Boolean(value, b => Parameters.InitialR2T = b, v => v);

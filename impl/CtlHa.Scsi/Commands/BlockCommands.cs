@@ -637,13 +637,6 @@ internal static class BlockCommands
     }
 
     /// <summary>
-    /// LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: the backends map and punch holes in 4 KiB pages, so a 512-byte LU
-    /// reports 4 KiB physical blocks (exponent 3), as CTL does for a file backend with a 4 KiB page. libiscsi runs
-    /// WriteSame10/16.UnmapUnaligned and .InvalidDataOutSize only when this is at least 1.
-    /// </summary>
-    internal static byte LogicalPerPhysicalExponent(LogicalUnit lun) => lun.BlockSize >= 4096 ? (byte)0 : (byte)(12 - lun.BlockSizeShift);
-
-    /// <summary>
     /// READ CAPACITY(16), SBC-4 §5.21 (32 bytes): last LBA @0, block length @8, byte 13 exponents, byte 14 LBPME 0x80 |
     /// LBPRZ 0x40. ALLOCATION LENGTH @10.
     /// </summary>
@@ -653,7 +646,7 @@ internal static class BlockCommands
         byte[] data = new byte[32];
         BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)(lun.BlockCount - 1));
         BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(8), (uint)lun.BlockSize);
-        data[13] = LogicalPerPhysicalExponent(lun);
+        data[13] = lun.PhysicalBlockExponent;
         if (lun.Backend.IsThin)
         {
             data[14] = 0x80 | 0x40;
