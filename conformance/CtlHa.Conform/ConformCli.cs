@@ -14,8 +14,8 @@ public static class ConformCli
         var root = new RootCommand("ctlha-conform: checks a CtlHa node or pair (or any implementation of the protocols) against the spec");
         root.Add(BuildPeer());
         root.Add(FuzzCommand.Build());
-        root.Add(NotYet("self", "run every spec-driven suite against an embedded pair (--budget, --seed, --junit)"));
-        root.Add(NotYet("pair", "run the iSCSI-level suites against a running pair (--a URL --b URL --control-a --control-b)"));
+        root.Add(SuiteCommands.BuildSelf());
+        root.Add(SuiteCommands.BuildPair());
         return root;
     }
 
@@ -101,17 +101,6 @@ public static class ConformCli
                 JUnitReport.Write(junitPath, results.Select(r => new JUnitCase("interlink.peer", r.Name, r.Passed, r.Detail, r.Duration)));
             }
             return failed == 0 ? 0 : 1;
-        });
-        return cmd;
-    }
-
-    private static Command NotYet(string name, string description)
-    {
-        var cmd = new Command(name, description + " — not yet available") { TreatUnmatchedTokensAsErrors = false };
-        cmd.SetAction(_ =>
-        {
-            Console.Error.WriteLine($"ctlha-conform {name}: not yet available (the suites it runs are still being built)");
-            return 2;
         });
         return cmd;
     }

@@ -315,7 +315,8 @@ public sealed class HandshakeMatrixSuite : IConformanceSuite
     private static (string Local, string Peer) Values(LinkTrigger trigger, HandshakeSide local, HandshakeSide peer) => trigger switch
     {
         LinkTrigger.ModeMismatch => (local.ModeName, peer.ModeName),
-        LinkTrigger.ClusterMismatch => ($"'{local.Cluster}'", $"'{peer.Cluster}'"),
+        // Quoted or not (the spec's Describe quotes, the wire's LoginMismatch does not): the value itself must be there.
+        LinkTrigger.ClusterMismatch => (local.Cluster, peer.Cluster),
         _ => (local.HaId.ToString(CultureInfo.InvariantCulture), peer.HaId.ToString(CultureInfo.InvariantCulture)),
     };
 
