@@ -255,18 +255,27 @@ public static class SuiteCommands
         }
         else
         {
-            // CI logs: one line per suite start and end, and a heartbeat every few cases.
-            var lastReport = new Dictionary<string, int>(StringComparer.Ordinal);
+            // CI logs: one line per suite start and end, and a heartbeat every 10 seconds.
+            var lastReport = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+            var since = Stopwatch.StartNew();
             report = await SuiteRunner.RunAsync(suites, options with
             {
-                SuiteStarting = (suite, slice) => Console.WriteLine($"  {suite.Name}: started ({slice.TotalSeconds:F0}s) — {suite.Description}"),
+                SuiteStarting = (suite, slice) =>
+                {
+                    lock (gate)
+                    {
+                        lastReport[suite.Name] = since.Elapsed;
+                    }
+
+                    Console.WriteLine($"  {suite.Name}: started ({slice.TotalSeconds:F0}s) — {suite.Description}");
+                },
                 Progress = (suite, p) =>
                 {
                     lock (gate)
                     {
-                        if (p.Current is null && p.Cases >= lastReport.GetValueOrDefault(suite.Name) + 5)
+                        if (since.Elapsed >= lastReport.GetValueOrDefault(suite.Name) + TimeSpan.FromSeconds(10))
                         {
-                            lastReport[suite.Name] = p.Cases;
+                            lastReport[suite.Name] = since.Elapsed;
                             Console.WriteLine($"  {suite.Name}: {p.Cases} cases, {p.Operations} operations, {p.Failures} failures");
                         }
                     }

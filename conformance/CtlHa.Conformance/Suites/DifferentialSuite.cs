@@ -221,7 +221,8 @@ public sealed class DifferentialSuite(DifferentialTarget target) : IConformanceS
 
                 var expected = DiffOutcome.FromModel(model.Execute(Nexus(step), step.Cdb, step.DataOut, (uint)step.ExpectedLength));
                 var got = await _target.ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
-                if (step.Cdb[0] == 0x5E && got.DataIn.Length >= 4 && expected.DataIn.Length >= 4)
+                // PRGENERATION (bytes 0-3 of READ KEYS, READ RESERVATION, READ FULL STATUS) counts from the pair's past.
+                if (step.Cdb is [0x5E, var sa, ..] && (sa & 0x1F) is 0 or 1 or 3 && got.DataIn.Length >= 4 && expected.DataIn.Length >= 4)
                 {
                     var data = (byte[])got.DataIn.Clone();
                     BinaryPrimitives.WriteUInt32BigEndian(data, Generation(data) - targetGeneration + modelGeneration);
