@@ -29,6 +29,9 @@ public sealed record LinearizabilityOptions
     /// <summary>The checker's step limit per round (past it the round is inconclusive, not failed).</summary>
     public long MaxCheckerSteps { get; init; } = 2_000_000;
 
+    /// <summary>The workloads rounds alternate between (default both).</summary>
+    public IReadOnlyList<LinWorkload> Workloads { get; init; } = [LinWorkload.CompareAndWrite, LinWorkload.PersistentReservations];
+
     /// <summary>Stop after this many failed rounds.</summary>
     public int MaxFailures { get; init; } = 3;
 
@@ -82,6 +85,7 @@ public sealed class LinearizabilitySuite(LinearizabilityOptions? options = null)
         RejectedOperations = 0;
 
         await using var clients = await LinClients.ConnectAsync(pair, _options.ClientsPerNode, _options.CommandTimeout, cancellationToken);
+        await clients.SettleAsync(TimeSpan.FromSeconds(15), cancellationToken);
         var capacity = await clients.CapacityAsync(cancellationToken);
         if (capacity.BlockLength != LinCommands.BlockSize)
         {
@@ -104,7 +108,7 @@ public sealed class LinearizabilitySuite(LinearizabilityOptions? options = null)
             var round = rounds + 1;
             var roundSeed = seeds.Next();
             var random = new Random(roundSeed);
-            var workload = round % 2 == 1 ? LinWorkload.CompareAndWrite : LinWorkload.PersistentReservations;
+            var workload = _options.Workloads[(round - 1) % _options.Workloads.Count];
             var window = (ulong)Math.Min(CounterWindow, (long)capacity.Blocks);
             var lbas = Enumerable.Range(0, (int)window).Select(i => (ulong)i).OrderBy(_ => random.Next()).Take(_options.CounterBlocks).Order().ToArray();
             var initialValues = lbas.Select(_ => (long)random.Next(1000)).ToArray();
@@ -425,6 +429,37 @@ public sealed class LinClients : IAsyncDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until every client's TEST UNIT READY is GOOD: clears the login UAs (29/xx) and rides out a secondary still
+    /// reporting an ALUA transition (02/04/0A) right after the link came up. Outside any history.
+    /// </summary>
+    public async Task SettleAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        foreach (var s in _sessions)
+        {
+            var outcome = DiffOutcome.Skipped;
+            while (DateTime.UtcNow < deadline)
+            {
+                outcome = await s.ExecuteAsync(LinCommands.TestUnitReady(), cancellationToken);
+                if (outcome is { Status: 0, Failure: null })
+                {
+                    break;
+                }
+
+                if (outcome is not { Status: 0x02, Sense.Key: 0x06 })
+                {
+                    await Task.Delay(50, cancellationToken);
+                }
+            }
+
+            if (outcome is not { Status: 0, Failure: null })
+            {
+                throw new InvalidOperationException($"{s.Client}: TEST UNIT READY still answers {LinCommands.Text(outcome)} after {timeout.TotalSeconds:0} s");
+            }
         }
     }
 
