@@ -120,12 +120,34 @@ public sealed class HaPairTests
         byte[] list = [0, 0, 0, 0, 0, 0, 0, 0, .. caching];
         Expect.Good((await pair.A.RunAsync(Cdb.ModeSelect10(list.Length), list)).Outcome);
 
-        await HaPair.WaitUntilAsync(() => !pair.B.Node.Engine.LogicalUnits[0].Mode.WriteCacheEnabled);
+        // No waiting: A answers only after B acknowledged a sync fence, so B's very next command sees it.
+        Assert.False(pair.B.Node.Engine.LogicalUnits[0].Mode.WriteCacheEnabled);
         Expect.Check((await pair.B.RunAsync(Cdb.TestUnitReady)).Outcome, SenseKey.UnitAttention, 0x2A, 0x01);
         Expect.Good((await pair.A.RunAsync(Cdb.TestUnitReady)).Outcome);
         (o, sense) = await pair.B.RunAsync(Cdb.ModeSense10(0x08));
         Expect.Good(o);
         Assert.Equal(0, sense[8 + 2] & 0x04);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(HaMode.Proxy)]
+    [InlineData(HaMode.Shared)]
+    public async Task Every_mode_select_through_A_is_seen_by_the_next_command_through_B(HaMode mode)
+    {
+        await using var pair = await HaPair.StartAsync(mode, sharedBackend: mode == HaMode.Shared);
+        var (o, sense) = await pair.A.RunAsync(Cdb.ModeSense10(0x08));
+        Expect.Good(o);
+        byte[] caching = sense[8..];
+        for (int i = 0; i < 20; i++)
+        {
+            caching[2] ^= 0x04; // toggle WCE
+            byte[] list = [0, 0, 0, 0, 0, 0, 0, 0, .. caching];
+            Expect.Good((await pair.A.RunAsync(Cdb.ModeSelect10(list.Length), list)).Outcome);
+            Expect.Check((await pair.B.RunAsync(Cdb.TestUnitReady)).Outcome, SenseKey.UnitAttention, 0x2A, 0x01);
+            (o, sense) = await pair.B.RunAsync(Cdb.ModeSense10(0x08));
+            Expect.Good(o);
+            Assert.Equal(caching[2] & 0x04, sense[8 + 2] & 0x04);
+        }
     }
 
     [Fact(Timeout = 60_000)]
@@ -140,7 +162,7 @@ public sealed class HaPairTests
         caching[2] &= unchecked((byte)~0x04);
         byte[] list = [0, 0, 0, 0, 0, 0, 0, 0, .. caching];
         Expect.Good((await pair.B.RunAsync(Cdb.ModeSelect10(list.Length), list)).Outcome);
-        await HaPair.WaitUntilAsync(() => !pair.B.Node.Engine.LogicalUnits[0].Mode.WriteCacheEnabled);
+        Assert.False(pair.B.Node.Engine.LogicalUnits[0].Mode.WriteCacheEnabled);
         Expect.Good((await pair.B.RunAsync(Cdb.TestUnitReady)).Outcome);
         Expect.Check((await pair.B.RunAsync(Cdb.TestUnitReady, nexus: other)).Outcome, SenseKey.UnitAttention, 0x2A, 0x01);
         Expect.Check((await pair.A.RunAsync(Cdb.TestUnitReady)).Outcome, SenseKey.UnitAttention, 0x2A, 0x01);
@@ -154,8 +176,8 @@ public sealed class HaPairTests
         await using var pair = await HaPair.StartAsync(mode, sharedBackend: mode == HaMode.Shared);
         Expect.Good((await pair.B.RunAsync(Cdb.PrOut(0), Cdb.PrOutParameters(0, 0xABCD))).Outcome);
         Expect.Good((await pair.B.RunAsync(Cdb.PrOut(1, 0x01), Cdb.PrOutParameters(0xABCD, 0))).Outcome); // WRITE EXCLUSIVE
-        await HaPair.WaitUntilAsync(() => pair.A.Node.Engine.LogicalUnits[0].ReservationState.Persistent.Export().Reserved
-            && pair.B.Node.Engine.LogicalUnits[0].ReservationState.Persistent.Export().Reserved);
+        Assert.True(pair.A.Node.Engine.LogicalUnits[0].ReservationState.Persistent.Export().Reserved);
+        Assert.True(pair.B.Node.Engine.LogicalUnits[0].ReservationState.Persistent.Export().Reserved);
         var (o, data) = await pair.A.RunAsync(Cdb.PrIn(1)); // READ RESERVATION
         Expect.Good(o);
         Assert.Equal(16, data[7]);

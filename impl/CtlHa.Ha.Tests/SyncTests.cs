@@ -64,7 +64,7 @@ public sealed class SyncTests
         var response = await pair.A.Node.Target.TaskManagementAsync(
             new TaskManagementRequest(pair.A.Nexus, TaskManagementFunction.LogicalUnitReset, LunAddress.Encode(0), 0), CancellationToken.None);
         Assert.Equal(TaskManagementResponse.FunctionComplete, response);
-        await HaPair.WaitUntilAsync(() => pair.B.Node.Engine.LogicalUnits[0].PendingUnitAttentions(pair.B.Nexus) != 0);
+        Assert.True(pair.B.Node.Engine.LogicalUnits[0].PendingUnitAttentions(pair.B.Nexus) != 0); // fenced: no waiting
         Expect.Check((await pair.B.RunAsync(Cdb.TestUnitReady)).Outcome, SenseKey.UnitAttention, 0x29, 0x00);
     }
 
@@ -75,13 +75,13 @@ public sealed class SyncTests
     {
         await using var pair = await HaPair.StartAsync(mode, sharedBackend: mode == HaMode.Shared);
         Expect.Good((await pair.B.RunAsync([0x16, 0, 0, 0, 0, 0])).Outcome); // RESERVE(6)
-        await HaPair.WaitUntilAsync(() => pair.A.Node.Engine.LogicalUnits[0].ReservationState.Scsi2.IsReserved
-            && pair.B.Node.Engine.LogicalUnits[0].ReservationState.Scsi2.IsReserved);
+        Assert.True(pair.A.Node.Engine.LogicalUnits[0].ReservationState.Scsi2.IsReserved); // fenced: no waiting
+        Assert.True(pair.B.Node.Engine.LogicalUnits[0].ReservationState.Scsi2.IsReserved);
         var write = await pair.A.RunAsync(Cdb.Write10(0, 1), new byte[512]);
         Assert.Equal(ScsiStatus.ReservationConflict, write.Outcome.Status);
         Expect.Good((await pair.B.RunAsync(Cdb.Write10(0, 1), new byte[512])).Outcome);
         Expect.Good((await pair.B.RunAsync([0x17, 0, 0, 0, 0, 0])).Outcome); // RELEASE(6)
-        await HaPair.WaitUntilAsync(() => !pair.A.Node.Engine.LogicalUnits[0].ReservationState.Scsi2.IsReserved);
+        Assert.False(pair.A.Node.Engine.LogicalUnits[0].ReservationState.Scsi2.IsReserved);
         Expect.Good((await pair.A.RunAsync(Cdb.Write10(0, 1), new byte[512])).Outcome);
     }
 

@@ -88,12 +88,13 @@ public sealed partial class HaNode
                 outcome = action == HaGateAction.Reject
                     ? ScsiOutcome.Check(sense!.Value, _engine.FindLogicalUnit(lunId)!.Mode.DescriptorSense)
                     : await _engine.ExecuteWithoutUnitAttentionAsync(task, cancellationToken).ConfigureAwait(false);
+                // Sync before FinishIo: the primary must not run the next command in its queue before it has the change.
+                await AfterExecutionAsync(task, lunId, outcome, CancellationToken.None).ConfigureAwait(false);
             }
             finally
             {
                 await SendAsync(new W.FinishIo(nexus, handle, result.PrimaryHandle, W.ScsiWire.Good, [], W.ResidualKind.None, 0), CancellationToken.None).ConfigureAwait(false);
             }
-            await AfterExecutionAsync(task, lunId, outcome, CancellationToken.None).ConfigureAwait(false);
             return outcome;
         }
         finally
@@ -394,7 +395,8 @@ public sealed partial class HaNode
     /// <summary>
     /// Live sync after a command executed on this node (§8.3, §8.5): MODE SELECT → the pages with the requester as
     /// originator (the peer's initiators get 2A/01, the requester does not); RESERVE/RELEASE → the SCSI-2 holder.
-    /// PR OUT is replicated from inside the engine (ReplicateAsync).
+    /// PR OUT is replicated from inside the engine (ReplicateAsync). Then a sync fence: the status goes back only once
+    /// the peer has applied all of it, so the requester's next command through the other node sees the change.
     /// </summary>
     internal async ValueTask AfterExecutionAsync(ScsiTask task, int lunId, ScsiOutcome outcome, CancellationToken cancellationToken)
     {
@@ -410,7 +412,12 @@ public sealed partial class HaNode
             case 0x16 or 0x56 or 0x17 or 0x57: // RESERVE / RELEASE (6)/(10)
                 await SendAsync(BuildLunSync(lun), cancellationToken).ConfigureAwait(false);
                 break;
+            case 0x5F: // PERSISTENT RESERVE OUT: replicated while it ran
+                break;
+            default:
+                return;
         }
+        await FenceAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private readonly record struct ForwardResult(ScsiOutcome Outcome, ulong PrimaryHandle);

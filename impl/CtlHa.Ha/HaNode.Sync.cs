@@ -65,6 +65,7 @@ public sealed partial class HaNode
         _announced.Clear();
         epoch.Cancel();
         FailInFlight();
+        ReleaseFences();
     }
 
     async ValueTask IInterlinkHandler.OnMessageAsync(W.InterlinkMessage message, CancellationToken cancellationToken)
@@ -100,6 +101,16 @@ public sealed partial class HaNode
                 break;
             case W.TaskManagement tmf:
                 await OnTaskManagementAsync(tmf, cancellationToken).ConfigureAwait(false);
+                break;
+            case W.SyncFence fence:
+                // Every message before it has been applied (this loop handles them in order): say so.
+                await SendAsync(new W.SyncFenceAck(fence.FenceId), cancellationToken).ConfigureAwait(false);
+                break;
+            case W.SyncFenceAck ack:
+                if (_fences.TryRemove(ack.FenceId, out var waiter))
+                {
+                    waiter.TrySetResult();
+                }
                 break;
             case W.SyncComplete:
                 lock (_lock)
@@ -139,6 +150,51 @@ public sealed partial class HaNode
     }
 
     private bool IsLocalNexus(ITNexus nexus) => HaPorts.NodeOfRelativePort(nexus.RelativeTargetPortId) != 3 - NodeId;
+
+    /// <summary>
+    /// Returns once the peer has applied every message this node sent before it (SyncFence → SyncFenceAck, PROTOCOL.md
+    /// §6.5), so a command's status goes to its initiator only after the other node's initiators can see the change.
+    /// Returns at once without a link, when the link drops (<see cref="ReleaseFences"/>) and, logged, after twice the
+    /// dead-peer interval: by then the link-down path owns the peer.
+    /// </summary>
+    internal async ValueTask FenceAsync(CancellationToken cancellationToken)
+    {
+        if (!IsLinked)
+        {
+            return;
+        }
+        ulong id = (ulong)Interlocked.Increment(ref _nextFenceId);
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fences[id] = waiter;
+        var timeout = 2 * (_options.Interlink?.DeadAfter ?? TimeSpan.FromSeconds(1));
+        try
+        {
+            if (await SendAsync(new W.SyncFence(id), cancellationToken).ConfigureAwait(false))
+            {
+                await waiter.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (TimeoutException)
+        {
+            Log.FenceTimedOut(_logger, id, timeout.TotalMilliseconds);
+        }
+        finally
+        {
+            _fences.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Link down: nobody will acknowledge the outstanding fences.</summary>
+    private void ReleaseFences()
+    {
+        foreach (var id in _fences.Keys)
+        {
+            if (_fences.TryRemove(id, out var waiter))
+            {
+                waiter.TrySetResult();
+            }
+        }
+    }
 
     internal async ValueTask<bool> SendAsync(W.InterlinkMessage message, CancellationToken cancellationToken = default)
     {
@@ -564,7 +620,8 @@ public sealed partial class HaNode
                 {
                     await SendAsync(new W.TaskManagement(nexus, W.TaskManagementFunction.AbortTask, f.Task.Tag, f.Handle), cancellationToken).ConfigureAwait(false);
                 }
-                break;
+                return; // an abort changes nothing the peer's initiators can observe: no fence
         }
+        await FenceAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -24,6 +24,8 @@ public sealed partial class HaNode : IInterlinkHandler
     private readonly IReadOnlyList<ushort> _localPorts;
     private readonly SortedSet<ushort> _peerPorts = [];
     private readonly ConcurrentDictionary<uint, bool> _announced = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _fences = new();
+    private long _nextFenceId;
     private readonly Dictionary<(int Lun, byte Page, byte Subpage), byte[]> _syncedPages = [];
     private CancellationTokenSource _epoch = new();
     private bool _online;
@@ -277,5 +279,8 @@ public sealed partial class HaNode : IInterlinkHandler
 
         [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "Relative target port {Port} is outside node {NodeId}'s range (node 1: 1..256, node 2: 257..512); commands through it cannot be forwarded")]
         public static partial void ForeignPort(ILogger logger, ushort port, int nodeId);
+
+        [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "The peer did not acknowledge sync fence {FenceId} within {TimeoutMs} ms; answering the initiator anyway (the dead-peer detector owns the link)")]
+        public static partial void FenceTimedOut(ILogger logger, ulong fenceId, double timeoutMs);
     }
 }

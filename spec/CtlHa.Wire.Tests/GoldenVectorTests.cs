@@ -74,7 +74,7 @@ public sealed class GoldenVectorTests
         var expected = new Dictionary<string, int>
         {
             ["AuthChallenge"] = 0, ["AuthResponse"] = 1, ["Login"] = 2, ["Goodbye"] = 3, ["Heartbeat"] = 4,
-            ["PortSync"] = 10, ["InitiatorSync"] = 11, ["LunSync"] = 12, ["ModeSync"] = 13, ["SyncComplete"] = 14,
+            ["PortSync"] = 10, ["InitiatorSync"] = 11, ["LunSync"] = 12, ["ModeSync"] = 13, ["SyncComplete"] = 14, ["SyncFence"] = 15, ["SyncFenceAck"] = 16,
             ["PersistentReserveAction"] = 20, ["UnitAttention"] = 21, ["TaskManagement"] = 22,
             ["Serialize"] = 30, ["ReadyToRun"] = 31, ["FinishIo"] = 32, ["SerializeFailed"] = 33, ["DataMove"] = 34, ["DataMoveDone"] = 35,
         };
@@ -87,7 +87,7 @@ public sealed class GoldenVectorTests
         // PROTOCOL.md §3.3 walks through this frame byte by byte.
         var frame = InterlinkFrame.Encode(Sample("Login"));
         Assert.Equal(
-            "00000027" + "92" + "02" + "99" + "01" + "02" + "01" + "A6" + "706169722D61" + "CD0400" + "CD0400" + "CD0800" + "CE00101000" + "AB" + "63746C686120302E312E30",
+            "00000027" + "92" + "02" + "99" + "02" + "02" + "01" + "A6" + "706169722D61" + "CD0400" + "CD0400" + "CD0800" + "CE00101000" + "AB" + "63746C686120302E312E30",
             Convert.ToHexString(frame));
     }
 

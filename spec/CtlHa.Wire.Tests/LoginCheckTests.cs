@@ -11,7 +11,7 @@ public sealed class LoginCheckTests
 
     public static TheoryData<string, Login, LoginField, string, string> Mismatches() => new()
     {
-        { "version", B with { ProtocolVersion = 2 }, LoginField.ProtocolVersion, "1", "2" },
+        { "version", B with { ProtocolVersion = 1 }, LoginField.ProtocolVersion, "2", "1" },
         { "mode", B with { Mode = HaMode.Standby }, LoginField.HaMode, "proxy", "standby" },
         { "undefined mode", B with { Mode = (HaMode)9 }, LoginField.HaMode, "proxy", "9" },
         { "same node id", B with { NodeId = 1 }, LoginField.NodeIdSame, "1", "1" },
@@ -20,7 +20,7 @@ public sealed class LoginCheckTests
         { "max luns", B with { MaxLuns = 256 }, LoginField.MaxLuns, "1024", "256" },
         { "max ports", B with { MaxPorts = 256 }, LoginField.MaxPorts, "1024", "256" },
         { "max initiators", B with { MaxInitiatorsPerPort = 16 }, LoginField.MaxInitiatorsPerPort, "2048", "16" },
-        { "version wins over everything", B with { ProtocolVersion = 9, Mode = HaMode.Shared, NodeId = 1 }, LoginField.ProtocolVersion, "1", "9" },
+        { "version wins over everything", B with { ProtocolVersion = 9, Mode = HaMode.Shared, NodeId = 1 }, LoginField.ProtocolVersion, "2", "9" },
     };
 
     [Theory]
@@ -52,7 +52,7 @@ public sealed class LoginCheckTests
         var a = A with { NodeId = (byte)(id1 % 4) };
         var b = A with
         {
-            ProtocolVersion = v % 8 == 0 ? 2u : 1u,
+            ProtocolVersion = v % 8 == 0 ? 1u : 2u,
             Mode = (HaMode)(m % 3),
             NodeId = (byte)(id2 % 4),
             ClusterName = sameCluster ? "pair" : "x",

@@ -30,6 +30,8 @@ public static class Samples
         ("ModeSync", new ModeSync(0, 0x08, 0, [0x08, 0x12, 0x04, 0, 0xFF, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x80, 0x14, 0, 0, 0, 0, 0, 0], 2053)),
         ("ModeSync-subpage", new ModeSync(0, 0x0A, 0x01, [0x4A, 0x01, 0x00, 0x04, 1, 2, 3, 4], WireLimits.NoInitiator)),
         ("SyncComplete", new SyncComplete(1, 1, 1, 2)),
+        ("SyncFence", new SyncFence(3)),
+        ("SyncFenceAck", new SyncFenceAck(3)),
         ("PersistentReserveAction", new PersistentReserveAction(0, PersistentReserveActionKind.Register, 2053, 0x1122334455667788, 0, 0, Seq(24), 4)),
         ("PersistentReserveAction-preempt", new PersistentReserveAction(0, PersistentReserveActionKind.PreemptAndAbort, 2053, 0x1122334455667788, 0xABCDEF, 3, [], 5)),
         ("UnitAttention", new UnitAttention(0, UnitAttentionScope.AllInitiators, WireLimits.NoInitiator, Set: true, 0x38, 0x07, Seq(8))),

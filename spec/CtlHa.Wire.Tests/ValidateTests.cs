@@ -44,6 +44,8 @@ public sealed class ValidateTests
             { "goodbye detail 257", Goodbye.Because(GoodbyeReason.Shutdown, new string('d', 257)), R },
             { "goodbye reason 99", Goodbye.Because((GoodbyeReason)99), R },
             { "heartbeat sequence 0", new Heartbeat(0, 5, 0), R },
+            { "fence id 0", new SyncFence(0), R },
+            { "fence ack id 0", new SyncFenceAck(0), R },
             { "port number at limit", port with { PortNumber = WireLimits.MaxPortsLimit }, R },
             { "port name empty", port with { Name = string.Empty }, R },
             { "target name 224", port with { TargetName = new string('t', 224) }, R },

@@ -130,6 +130,8 @@ public static class WireGen
         from d in Text(0, 256, Printable)
         select (InterlinkMessage)(reason == GoodbyeReason.LoginMismatch ? new Goodbye(reason, field, a, b, d) : new Goodbye(reason, LoginField.None, a, b, d)),
         from s in NonZeroU64 from t in U64 from e in U64 select (InterlinkMessage)new Heartbeat(s, t, e),
+        from f in NonZeroU64 select (InterlinkMessage)new SyncFence(f),
+        from f in NonZeroU64 select (InterlinkMessage)new SyncFenceAck(f),
         from port in U32(WireLimits.MaxPortsLimit - 1)
         from name in Text(1, 255, Printable)
         from online in Gen.Elements(true, false)

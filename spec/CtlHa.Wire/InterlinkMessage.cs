@@ -17,6 +17,8 @@ namespace CtlHa.Wire;
 [Union(12, typeof(LunSync))]
 [Union(13, typeof(ModeSync))]
 [Union(14, typeof(SyncComplete))]
+[Union(15, typeof(SyncFence))]
+[Union(16, typeof(SyncFenceAck))]
 [Union(20, typeof(PersistentReserveAction))]
 [Union(21, typeof(UnitAttention))]
 [Union(22, typeof(TaskManagement))]

@@ -8,7 +8,7 @@ public static class WireLimits
 {
     /// <summary>Interlink protocol version carried in <see cref="Login"/>; peers must be equal.
     /// Not CTL's CTL_HA_VERSION (3): the formats are unrelated.</summary>
-    public const uint ProtocolVersion = 1;
+    public const uint ProtocolVersion = 2;
 
     /// <summary>Bytes of the big-endian length prefix in front of every frame.</summary>
     public const int LengthPrefixSize = 4;
