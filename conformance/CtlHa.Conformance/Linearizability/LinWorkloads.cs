@@ -152,6 +152,13 @@ public enum LinWorkload
 
     /// <summary>PR OUT chains (REGISTER, REGISTER AND IGNORE, RESERVE, RELEASE, PREEMPT) mixed with PR IN, READ, WRITE, TUR.</summary>
     PersistentReservations,
+
+    /// <summary>
+    /// PR OUT chains that never raise a unit attention (REGISTER AND IGNORE, REGISTER of a new key, RESERVE and RELEASE
+    /// of WE/EA only — no PREEMPT, no unregistering, no registrants-only or all-registrants types): the replicated PR
+    /// state alone, apart from UA delivery across nodes.
+    /// </summary>
+    PersistentReservationsWithoutUnitAttentions,
 }
 
 /// <summary>One client's decisions within a round; sees only its own answers.</summary>
@@ -172,7 +179,12 @@ public sealed class LinClientScript(LinWorkload workload, int clientId, IReadOnl
 
     public LinCommand Next()
     {
-        _last = workload == LinWorkload.CompareAndWrite ? NextCaw() : NextPr();
+        _last = workload switch
+        {
+            LinWorkload.CompareAndWrite => NextCaw(),
+            LinWorkload.PersistentReservations => NextPr(),
+            _ => NextPrWithoutUnitAttentions(),
+        };
         return _last;
     }
 
@@ -214,6 +226,25 @@ public sealed class LinClientScript(LinWorkload workload, int clientId, IReadOnl
         return _known.TryGetValue(_lastLba, out var v) && random.Next(6) != 0
             ? LinCommands.CompareAndWrite(_lastLba, v)
             : LinCommands.Read(_lastLba);
+    }
+
+    private LinCommand NextPrWithoutUnitAttentions()
+    {
+        var own = KeyOf(clientId);
+        var type = random.Next(2) == 0 ? PersistentReservationType.WriteExclusive : PersistentReservationType.ExclusiveAccess;
+        var lba = lbas[random.Next(lbas.Count)];
+        return random.Next(16) switch
+        {
+            < 3 => LinCommands.RegisterAndIgnore(own + (ulong)(random.Next(2) * 0x10)),
+            3 => LinCommands.Register(0, own),
+            < 7 => LinCommands.Reserve(own, type),
+            < 9 => LinCommands.Release(own, type),
+            < 11 => LinCommands.ReadKeys(),
+            < 13 => LinCommands.ReadReservation(),
+            13 => LinCommands.Read(lba),
+            14 => LinCommands.Write(lba, random.Next(1000)),
+            _ => LinCommands.TestUnitReady(),
+        };
     }
 
     private LinCommand NextPr()

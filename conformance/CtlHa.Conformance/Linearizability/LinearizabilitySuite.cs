@@ -30,7 +30,8 @@ public sealed record LinearizabilityOptions
     public long MaxCheckerSteps { get; init; } = 2_000_000;
 
     /// <summary>The workloads rounds alternate between (default both).</summary>
-    public IReadOnlyList<LinWorkload> Workloads { get; init; } = [LinWorkload.CompareAndWrite, LinWorkload.PersistentReservations];
+    public IReadOnlyList<LinWorkload> Workloads { get; init; } =
+        [LinWorkload.CompareAndWrite, LinWorkload.PersistentReservationsWithoutUnitAttentions, LinWorkload.PersistentReservations];
 
     /// <summary>Stop after this many failed rounds.</summary>
     public int MaxFailures { get; init; } = 3;
