@@ -1,3 +1,4 @@
+using CtlHa.Conformance.Ha;
 using CtlHa.Conformance.Linearizability;
 using CtlHa.Conformance.Suites;
 
@@ -5,7 +6,8 @@ namespace CtlHa.Conform;
 
 /// <summary>
 /// Every registered suite, in run order, for each verb. <c>self</c> runs the differential property on nodes it starts;
-/// <c>pair</c> runs it through node A of the given pair. Cheap suites come first so a tight budget still checks them.
+/// <c>pair</c> runs it through node A of the given pair, and lists the suites its adapter cannot serve as skipped.
+/// Cheap suites come first so a tight budget still checks them.
 /// </summary>
 public static class SuiteCatalog
 {
@@ -14,6 +16,7 @@ public static class SuiteCatalog
         new DifferentialSuite(DifferentialTarget.OwnNode),
         new HandshakeMatrixSuite(),
         new LinearizabilitySuite(),
+        new HaMachineSuite(),
     ];
 
     public static IReadOnlyList<IConformanceSuite> ForPair() =>
@@ -21,6 +24,7 @@ public static class SuiteCatalog
         new DifferentialSuite(DifferentialTarget.PairNodeA),
         new HandshakeMatrixSuite(),
         new LinearizabilitySuite(),
+        new HaMachineSuite(),
     ];
 
     /// <summary>
