@@ -204,8 +204,9 @@ public sealed class LinearizabilitySuite(LinearizabilityOptions? options = null)
     }
 
     /// <summary>
-    /// Puts the LUN in a known state through client 0 and makes <paramref name="baseModel"/> follow it: UAs cleared on
-    /// every nexus, REGISTER AND IGNORE + CLEAR (no registrations, no reservation), counter blocks written. The PR
+    /// Puts the LUN in a known state and makes <paramref name="baseModel"/> follow it: every client unregisters itself,
+    /// client 0 does REGISTER AND IGNORE + CLEAR (no registrations, no reservation), UAs are cleared on every nexus, and
+    /// the counter blocks are written. The PR
     /// generation keeps counting across rounds on the target; the model (which does not see the rounds) catches up by
     /// key changes of the reset registration before its CLEAR, so READ KEYS generations compare exactly in the round.
     /// </summary>
@@ -213,6 +214,14 @@ public sealed class LinearizabilitySuite(LinearizabilityOptions? options = null)
     {
         var trace = new List<string>();
         var first = clients.All[0];
+        // Every client unregisters itself first, so the CLEAR below preempts nobody: a CLEAR would give the others
+        // REGISTRATIONS PREEMPTED, and a UA that reaches the other node late (see README "Finding") would then surface
+        // in the next round instead of here.
+        foreach (var c in clients.All)
+        {
+            await ExpectGoodAsync(c, LinCommands.RegisterAndIgnore(0), trace, cancellationToken);
+        }
+
         await ExpectGoodAsync(first, LinCommands.RegisterAndIgnore(ResetKey), trace, cancellationToken);
         await ExpectGoodAsync(first, LinCommands.Clear(ResetKey), trace, cancellationToken);
         foreach (var c in clients.All)
