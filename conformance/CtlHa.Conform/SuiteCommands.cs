@@ -319,7 +319,7 @@ public static class SuiteCommands
             };
             table.AddRow(
                 Markup.Escape(s.Name),
-                s.Verdict == SuiteVerdict.Skipped ? $"{result} [grey]{Markup.Escape(s.SkipReason ?? "")}[/]" : result,
+                result,
                 s.Cases.ToString(CultureInfo.InvariantCulture),
                 s.Operations.ToString(CultureInfo.InvariantCulture),
                 s.FailureCount.ToString(CultureInfo.InvariantCulture),
@@ -327,6 +327,11 @@ public static class SuiteCommands
         }
 
         AnsiConsole.Write(table);
+        foreach (var s in report.Suites.Where(s => s.Verdict == SuiteVerdict.Skipped))
+        {
+            Console.WriteLine($"skipped {s.Name}: {s.SkipReason}");
+        }
+
         foreach (var s in report.Suites.Where(s => s.Verdict == SuiteVerdict.Failed))
         {
             foreach (var f in s.Result!.Failures)

@@ -26,7 +26,7 @@ public sealed class SuiteRunnerTests
         }
     }
 
-    private sealed class FakePair(SuiteNeeds capabilities) : IPairUnderTest
+    private sealed class FakePair(SuiteNeeds capabilities, Exception? onDispose = null) : IPairUnderTest
     {
         public int Disposed { get; private set; }
 
@@ -51,7 +51,7 @@ public sealed class SuiteRunnerTests
         public ValueTask DisposeAsync()
         {
             Disposed++;
-            return ValueTask.CompletedTask;
+            return onDispose is null ? ValueTask.CompletedTask : ValueTask.FromException(onDispose);
         }
     }
 
@@ -254,5 +254,19 @@ public sealed class SuiteRunnerTests
         Assert.Equal(SuiteVerdict.Passed, report.Suites[0].Verdict);
         Assert.Equal(SuiteVerdict.Skipped, report.Suites[1].Verdict);
         Assert.Equal("run cancelled", report.Suites[1].SkipReason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Unexpected_node_errors_found_when_the_pair_stops_fail_the_suite_that_used_it()
+    {
+        var pair = new FakePair(SuiteNeeds.Pair, new InvalidOperationException("node logged 1 unexpected error line(s)"));
+        var source = new PairSource(SuiteNeeds.Pair, _ => Task.FromResult<IPairUnderTest>(pair), Shared: false);
+
+        var report = await SuiteRunner.RunAsync([Passing("one", SuiteNeeds.Pair, cases: 4)], Options(TimeSpan.FromSeconds(1), source), CancellationToken.None);
+
+        var outcome = report.Suites[0];
+        Assert.Equal(SuiteVerdict.Failed, outcome.Verdict);
+        Assert.Equal(4, outcome.Cases);
+        Assert.Contains("unexpected error", Assert.Single(outcome.Result!.Failures).Message, StringComparison.Ordinal);
     }
 }

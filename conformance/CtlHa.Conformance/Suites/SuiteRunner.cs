@@ -217,6 +217,7 @@ public static class SuiteRunner
         IPairUnderTest? own = null;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(slice + options.OverrunGrace);
+        SuiteOutcome outcome;
         try
         {
             IPairUnderTest? pair = null;
@@ -257,36 +258,51 @@ public static class SuiteRunner
             {
                 var result = await suite.RunAsync(context, limit.Token).ConfigureAwait(false);
                 var verdict = result.Passed ? SuiteVerdict.Passed : SuiteVerdict.Failed;
-                return (new SuiteOutcome(suite.Name, verdict, result with { Suite = suite.Name }, null, replay), shared);
+                outcome = new SuiteOutcome(suite.Name, verdict, result with { Suite = suite.Name }, null, replay);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return (Failed(suite, last, started.Elapsed, "budget",
-                    $"still running {options.OverrunGrace.TotalSeconds:F0}s after its deadline ({slice.TotalSeconds:F0}s slice): cancelled", replay), shared);
+                outcome = Failed(suite, last, started.Elapsed, "budget",
+                    $"still running {options.OverrunGrace.TotalSeconds:F0}s after its deadline ({slice.TotalSeconds:F0}s slice): cancelled", replay);
             }
             catch (OperationCanceledException)
             {
-                return (Failed(suite, last, started.Elapsed, "cancelled", "the run was cancelled", replay), shared);
+                outcome = Failed(suite, last, started.Elapsed, "cancelled", "the run was cancelled", replay);
             }
             catch (Exception e)
             {
-                return (Failed(suite, last, started.Elapsed, "suite", $"the suite threw {Message(e)}", replay), shared);
+                outcome = Failed(suite, last, started.Elapsed, "suite", $"the suite threw {Message(e)}", replay);
             }
         }
-        finally
+        catch
         {
             if (own is not null)
             {
-                try
+                await own.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        if (own is not null)
+        {
+            try
+            {
+                await own.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // The pair's nodes logged errors nobody expected, or would not stop: that is this suite's failure too.
+                var result = outcome.Result ?? new SuiteResult(suite.Name, last.Cases, last.Operations, [], started.Elapsed);
+                outcome = outcome with
                 {
-                    await own.DisposeAsync().ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    options.Log?.Invoke($"{suite.Name}: disposing the pair failed: {Message(e)}");
-                }
+                    Verdict = SuiteVerdict.Failed,
+                    Result = result with { Failures = [.. result.Failures, new SuiteFailure("pair teardown", $"stopping the pair failed: {Message(e)}", [], replay)] },
+                };
             }
         }
+
+        return (outcome, shared);
     }
 
     private static SuiteOutcome Failed(IConformanceSuite suite, SuiteProgress last, TimeSpan duration, string caseName, string message, string replay) =>
