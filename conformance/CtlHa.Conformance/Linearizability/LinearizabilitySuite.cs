@@ -59,7 +59,7 @@ public sealed class LinearizabilitySuite(LinearizabilityOptions? options = null)
     private const ulong ResetKey = 0xE0;
     private const int CounterWindow = 64;
 
-    private readonly LinearizabilityOptions _options = options ?? new LinearizabilityOptions();
+    private readonly LinearizabilityOptions _options = Validated(options ?? new LinearizabilityOptions());
 
     public string Name => "linearizability";
 
@@ -159,6 +159,18 @@ public sealed class LinearizabilitySuite(LinearizabilityOptions? options = null)
 
         context.Log($"linearizability: {rounds} rounds, {operations} operations, {InconclusiveRounds} inconclusive, {RejectedOperations} BUSY, {started.Elapsed.TotalSeconds:0.0} s");
         return new SuiteResult(Name, rounds, operations, failures, started.Elapsed);
+    }
+
+    private static LinearizabilityOptions Validated(LinearizabilityOptions o)
+    {
+        // Every client's commands plus the quiescent reads (two clients, at most CounterBlocks or 2 each) must fit the checker.
+        var most = (2 * o.ClientsPerNode * Math.Max(o.CawOperationsPerClient, o.PrOperationsPerClient)) + (2 * Math.Max(o.CounterBlocks, 2));
+        if (o.ClientsPerNode < 1 || o.CounterBlocks < 1 || o.Workloads.Count == 0 || most > LinearizabilityChecker.MaxOperations)
+        {
+            throw new ArgumentException($"a round of up to {most} operations: the checker takes at most {LinearizabilityChecker.MaxOperations}, with at least one client per node, one counter block and one workload", nameof(o));
+        }
+
+        return o;
     }
 
     private static string Describe(ulong[] lbas, long[] values) =>
