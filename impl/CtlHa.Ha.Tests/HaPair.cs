@@ -156,10 +156,10 @@ public sealed class HaPair : IAsyncDisposable
     };
 
     /// <summary>Node 1 (A) primary, node 2 (B) secondary; separate backends unless <paramref name="sharedBackend"/>.</summary>
-    public static async Task<HaPair> StartAsync(HaMode mode, bool sharedBackend = false, IBlockBackend? backendOfA = null)
+    public static async Task<HaPair> StartAsync(HaMode mode, bool sharedBackend = false, IBlockBackend? backendOfA = null, IBlockBackend? backendOfB = null)
     {
         var backendA = backendOfA ?? new MemoryBackend(4 << 20);
-        IBlockBackend backendB = sharedBackend ? backendA : new MemoryBackend(4 << 20);
+        IBlockBackend backendB = backendOfB ?? (sharedBackend ? backendA : new MemoryBackend(4 << 20));
         var a = new TestNode(new HaNodeOptions
         {
             NodeId = 1, Mode = mode, DefaultRole = HaRole.Primary,

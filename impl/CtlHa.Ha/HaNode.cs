@@ -3,6 +3,7 @@ using CtlHa.Core;
 using CtlHa.Interlink;
 using CtlHa.Scsi;
 using CtlHa.Scsi.Alua;
+using CtlHa.Scsi.Backends;
 using Microsoft.Extensions.Logging;
 using W = CtlHa.Wire;
 
@@ -61,6 +62,10 @@ public sealed partial class HaNode : IInterlinkHandler
             _luns[lun.LunId] = new LunState { Role = role };
             int lunId = lun.LunId;
             lun.ReservationState.ReplicateAsync = (requester, request, ct) => ReplicatePersistentReserveOutAsync(lunId, requester, request, ct);
+            if (!NeedsStore(role) && lun.Backend is DetachableBackend store)
+            {
+                store.CloseAsync().AsTask().GetAwaiter().GetResult(); // nothing runs yet: returns at once
+            }
         }
         if (options.Mode != HaMode.Unavailable)
         {
@@ -163,13 +168,39 @@ public sealed partial class HaNode : IInterlinkHandler
     /// </summary>
     public async Task<HaRoleResult> SetRoleAsync(HaRole role, int? lunId = null, CancellationToken cancellationToken = default)
     {
+        if (NeedsStore(role))
+        {
+            // Open before the role changes, so the first command the new primary admits finds its store.
+            foreach (var lun in _engine.LogicalUnits)
+            {
+                if ((lunId is null || lunId == lun.LunId) && lun.Backend is DetachableBackend { IsOpen: false } store)
+                {
+                    store.Open();
+                }
+            }
+        }
         var result = SetRoleCore(role, lunId);
+        foreach (var lun in _engine.LogicalUnits)
+        {
+            // Close what this node must not touch in its (new or refused) role, after the I/O under way.
+            if ((lunId is null || lunId == lun.LunId) && lun.Backend is DetachableBackend { IsOpen: true } store && !NeedsStore(ViewOf(lun.LunId).LocalRole))
+            {
+                await store.CloseAsync().ConfigureAwait(false);
+            }
+        }
         foreach (int id in result.Changed)
         {
             await AnnounceLunAsync(id, withModePages: role == HaRole.Primary, cancellationToken).ConfigureAwait(false);
         }
         return result;
     }
+
+    /// <summary>
+    /// Whether this node may touch a LUN's backing store in <paramref name="role"/>: the primary always; a secondary only
+    /// in shared mode, where it executes the commands the primary ordered. In standby and proxy modes the secondary's
+    /// store stays closed until promotion (a <see cref="DetachableBackend"/>; other backends stay as they are).
+    /// </summary>
+    private bool NeedsStore(HaRole role) => role == HaRole.Primary || _options.Mode == HaMode.Shared;
 
     private HaRoleResult SetRoleCore(HaRole role, int? lunId)
     {

@@ -61,6 +61,13 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                 try
                 {
                     backend = FileBackend.Open(lun.Path, lun.SizeBytes, inlineIo: _settings.InlineIo);
+                    if (_settings.HaId is 1 or 2 && _settings.Mode != HaModeSetting.Shared)
+                    {
+                        // Standby/proxy/unavailable: the HA layer keeps a secondary's store closed until promotion.
+                        string path = lun.Path;
+                        bool inline = _settings.InlineIo;
+                        backend = new DetachableBackend(backend, () => FileBackend.Open(path, null, inline));
+                    }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
                 {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using CtlHa.Core;
 using CtlHa.Scsi.Alua;
+using CtlHa.Scsi.Backends;
 using CtlHa.Scsi.Commands;
 using CtlHa.Scsi.Ordering;
 using Microsoft.Extensions.Logging;
@@ -247,6 +248,19 @@ public sealed partial class ScsiEngine : IScsiTarget
             {
                 return ScsiOutcome.Aborted(ctx.ReportAborted);
             }
+            catch (BackendDetachedException)
+            {
+                // Passed the ALUA gate just before this node was demoted: the state is in transition.
+                return ctx.Check(SenseKey.NotReady, 0x04, 0x0A);
+            }
+            catch (IOException e)
+            {
+                // The backing store failed (EIO, ENOSPC, ...): a medium error for this command, never a dropped session.
+                Log.MediumError(_logger, lun.LunId, e.Message);
+                return (command.Flags & CommandFlags.WritesMedium) != 0
+                    ? ctx.Check(SenseKey.MediumError, 0x0C, 0x00) // WRITE ERROR
+                    : ctx.Check(SenseKey.MediumError, 0x11, 0x00); // UNRECOVERED READ ERROR
+            }
             finally
             {
                 lun.Ooa.Complete(ctx);
@@ -298,6 +312,9 @@ public sealed partial class ScsiEngine : IScsiTarget
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "I_T nexus created: {Nexus}")]
         public static partial void NexusCreated(ILogger logger, ITNexus nexus);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "LUN {Lun}: backing store I/O failed: {Error}")]
+        public static partial void MediumError(ILogger logger, int lun, string error);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "I_T nexus lost: {Nexus}")]
         public static partial void NexusLost(ILogger logger, ITNexus nexus);
