@@ -26,6 +26,9 @@ public sealed record LinearizabilityOptions
     /// <summary>Blocks a round's counters live in (chosen afresh from a small window each round).</summary>
     public int CounterBlocks { get; init; } = 2;
 
+    /// <summary>Share of rounds whose clients start each command together (more CAW collisions), the rest run free.</summary>
+    public double LockstepFraction { get; init; } = 0.5;
+
     /// <summary>The checker's step limit per round (past it the round is inconclusive, not failed).</summary>
     public long MaxCheckerSteps { get; init; } = 2_000_000;
 
@@ -182,14 +185,25 @@ public sealed class LinearizabilitySuite(LinearizabilityOptions? options = null)
         var ids = clients.All.Select(c => c.Client.Id).ToList();
         var perClient = workload == LinWorkload.CompareAndWrite ? _options.CawOperationsPerClient : _options.PrOperationsPerClient;
         var scripts = clients.All.Select(c => new LinClientScript(workload, c.Client.Id, ids, lbas, new Random(random.Next()))).ToArray();
+        // Lockstep rounds start every client's n-th command together (all CAWs on the same values at once); free
+        // rounds let the clients drift, for other interleavings.
+        var barrier = random.NextDouble() < _options.LockstepFraction ? new StepBarrier(clients.All.Count) : null;
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var tasks = clients.All.Select((c, i) => Task.Run(async () =>
         {
             await go.Task;
-            for (var n = 0; n < perClient && !c.Broken; n++)
+            for (var n = 0; n < perClient; n++)
             {
                 var command = scripts[i].Next();
-                scripts[i].Observe(await c.RecordAsync(recorder, command, cancellationToken));
+                if (barrier is not null)
+                {
+                    await barrier.ArriveAsync();
+                }
+
+                if (!c.Broken)
+                {
+                    scripts[i].Observe(await c.RecordAsync(recorder, command, cancellationToken));
+                }
             }
         }, cancellationToken)).ToArray();
         go.SetResult();
@@ -518,6 +532,30 @@ public sealed class LinClients : IAsyncDisposable
         foreach (var s in _sessions)
         {
             await s.CloseAsync();
+        }
+    }
+}
+
+/// <summary>A reusable barrier for the clients of a lockstep round: the n-th arrival of every party releases them all.</summary>
+internal sealed class StepBarrier(int parties)
+{
+    private readonly Lock _lock = new();
+    private TaskCompletionSource _step = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _arrived;
+
+    public Task ArriveAsync()
+    {
+        lock (_lock)
+        {
+            var step = _step;
+            if (++_arrived == parties)
+            {
+                _arrived = 0;
+                _step = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                step.SetResult();
+            }
+
+            return step.Task;
         }
     }
 }
