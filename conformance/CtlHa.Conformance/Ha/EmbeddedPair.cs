@@ -37,6 +37,12 @@ public sealed record EmbeddedPairOptions
     /// <summary>Extra <c>ctlha node</c> arguments for both nodes (e.g. <c>--serseq off</c>).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
+    /// <summary>
+    /// Heartbeat silence after which a node declares its peer dead (config <c>PeerDeadAfterMs</c>); null keeps the
+    /// node's default (1 s). A loaded test machine can starve a node for a second, which then looks like a stall.
+    /// </summary>
+    public TimeSpan? PeerDeadAfter { get; init; }
+
     /// <summary>How long <see cref="EmbeddedPair.StartAsync"/> waits for the link to come up.</summary>
     public TimeSpan LinkTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -122,6 +128,12 @@ public sealed class EmbeddedPair : IPairUnderTest
         Directory.CreateDirectory(directory);
         var psk = Path.Combine(directory, "interlink.psk");
         await File.WriteAllTextAsync(psk, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)) + "\n", cancellationToken);
+        if (options.PeerDeadAfter is { } deadAfter)
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "node.json"),
+                $"{{ \"PeerDeadAfterMs\": {(int)deadAfter.TotalMilliseconds} }}\n", cancellationToken);
+        }
+
         IReadOnlyList<string> Files(string suffix) => [.. Enumerable.Range(0, options.Luns).Select(i => Path.Combine(directory, $"lun{i}{suffix}.img"))];
         var shared = Files(string.Empty);
         IReadOnlyList<string>[] lunPaths = options.SharedStorage ? [shared, shared] : [Files("-a"), Files("-b")];
@@ -393,6 +405,11 @@ public sealed class EmbeddedPair : IPairUnderTest
             "--role", _primary[i] ? "primary" : "secondary",
             .. _options.ExtraArguments,
         ];
+        if (_options.PeerDeadAfter is not null)
+        {
+            args.AddRange(["--config", Path.Combine(_directory, "node.json")]);
+        }
+
         return await NodeProcess.StartAsync(new NodeProcessOptions
         {
             LunSizes = [.. Enumerable.Repeat(_options.LunBlocks * 512, _options.Luns)],

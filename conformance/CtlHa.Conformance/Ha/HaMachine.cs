@@ -28,6 +28,8 @@ public sealed class HaRunLog(HaMode mode, int seed, DateTimeOffset hardDeadline,
 
     public int LateUas { get; set; }
 
+    public int DisturbedRuns { get; set; }
+
     public IReadOnlyList<string>? FailingTrace { get; set; }
 
     public string? FailingMessage { get; set; }
@@ -95,6 +97,12 @@ public sealed class HaMachine(HaRunLog log, int maxSteps) : Machine<HaMachineAct
             log.Operations += actual.Operations;
             log.OperationTime += actual.Elapsed;
             log.LateUas += actual.Oracle.LateObserved;
+            log.DisturbedRuns += actual.Disturbed ? 1 : 0;
+            foreach (var note in actual.Oracle.LateNotes)
+            {
+                log.Log($"  late UA (seed {log.Seed}): {note}");
+            }
+
             if (actual.Failure is not null)
             {
                 log.FailingTrace = [.. actual.Trace];

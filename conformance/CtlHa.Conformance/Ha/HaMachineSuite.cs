@@ -46,6 +46,7 @@ public sealed class HaMachineSuite : IConformanceSuite
         long operations = 0;
         var operationTime = TimeSpan.Zero;
         var late = 0;
+        var disturbed = 0;
         // A case takes a few seconds (two node starts); do not start one that cannot finish before the deadline.
         while (DateTimeOffset.UtcNow + TimeSpan.FromSeconds(4) < context.Deadline && !cancellationToken.IsCancellationRequested && failures.Count == 0)
         {
@@ -67,6 +68,7 @@ public sealed class HaMachineSuite : IConformanceSuite
             operations += log.Operations;
             operationTime += log.OperationTime;
             late += log.LateUas;
+            disturbed += log.DisturbedRuns;
             if (thrown is not null)
             {
                 var trace = log.FailingTrace is { } t
@@ -88,7 +90,7 @@ public sealed class HaMachineSuite : IConformanceSuite
         }
 
         var rate = operationTime.TotalSeconds > 0 ? operations / operationTime.TotalSeconds : 0;
-        context.Log($"ha-machine: {cases} cases, {operations} operations, {rate:0.0} operations/s while sequences ran ({operationTime.TotalSeconds:0.0} s of {clock.Elapsed.TotalSeconds:0.0} s; the rest is node start/stop); late UAs accepted {late}, H1 relaxations {HaExclusions.H1Applied}");
+        context.Log($"ha-machine: {cases} cases, {operations} operations, {rate:0.0} operations/s while sequences ran ({operationTime.TotalSeconds:0.0} s of {clock.Elapsed.TotalSeconds:0.0} s; the rest is node start/stop); late UAs accepted {late}, runs disturbed by an unplanned link loss (not judged from there) {disturbed}, H1 relaxations {HaExclusions.H1Applied}");
         return new SuiteResult(Name, cases, operations, failures, clock.Elapsed);
     }
 

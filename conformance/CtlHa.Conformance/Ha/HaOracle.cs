@@ -56,6 +56,11 @@ public sealed class HaOracle
     /// <summary>How often a late UA was seen late (reported after a command that could have reported it, or not yet).</summary>
     public int LateObserved { get; private set; }
 
+    /// <summary>The first few late observations, for the log.</summary>
+    public IReadOnlyList<string> LateNotes => _lateNotes;
+
+    private readonly List<string> _lateNotes = [];
+
     /// <summary>UAs the model established for the far side of a down link (not expected from the pair).</summary>
     public int Dropped { get; private set; }
 
@@ -158,15 +163,32 @@ public sealed class HaOracle
             }
 
             // Matched: commit this branch.
-            if (late.Count > 0 && (reportsUa || isRequestSense)
+            if (late.Any(e => e.Deadline is not null) && (reportsUa || isRequestSense)
                 && UaTable.Next(certain | late.Aggregate(UaCode.None, (a, e) => a | e.Code)) != reported)
             {
                 LateObserved++;
+                if (_lateNotes.Count < 20)
+                {
+                    _lateNotes.Add($"op {_op} {nexus.Initiator[^6..]}/n{nexus.Node}: {(reported == UaCode.None ? "no UA" : reported.ToString())} while late "
+                        + string.Join(",", late.Select(e => $"{e.Code}(op {(e.Deadline is { } d ? (d - LateWindow).ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")})")));
+                }
             }
 
             late.RemoveAll(e => (e.Code & arrived) != 0);
             if (reported != UaCode.None)
             {
+                // A UA is one bit per nexus: a late raise of the same UA may have landed before this report (then it
+                // is cleared with it) or may land after it (then it is pending again). Either is allowed from now on;
+                // an earlier such either-way entry is settled by this report.
+                late.RemoveAll(e => e.Code == reported && e.Deadline is null);
+                for (var i = 0; i < late.Count; i++)
+                {
+                    if (late[i].Code == reported)
+                    {
+                        late[i] = (late[i].Code, null);
+                    }
+                }
+
                 var after = UaTable.AfterReport(pending, reported);
                 _certain[nexus] = after;
                 if (after == UaCode.None && UaTable.Rows.First(r => r.Code == reported).Clears == UaClearScope.AllPending)
