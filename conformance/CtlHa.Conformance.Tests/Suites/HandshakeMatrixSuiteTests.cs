@@ -87,7 +87,7 @@ public sealed class HandshakeMatrixNodeTests
         var progress = new List<SuiteProgress>();
         var options = new SuiteRunOptions
         {
-            Budget = TimeSpan.FromSeconds(12),
+            Budget = TimeSpan.FromSeconds(20),
             Seed = 20261124,
             OwnNodes = true,
             Progress = (_, p) => progress.Add(p),
@@ -99,7 +99,7 @@ public sealed class HandshakeMatrixNodeTests
         var outcome = Assert.Single(report.Suites);
         Assert.True(outcome.Verdict == SuiteVerdict.Passed,
             string.Join("\n", outcome.Result?.Failures.Select(f => $"{f.Case}: {f.Message}\n  {string.Join("\n  ", f.Trace)}") ?? []));
-        Assert.InRange(outcome.Cases, 2, 40);
+        Assert.InRange(outcome.Cases, 1, 40);
         Assert.Equal(2L * outcome.Cases, outcome.Operations);
         Assert.NotEmpty(progress);
     }
