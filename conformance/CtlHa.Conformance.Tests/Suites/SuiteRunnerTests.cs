@@ -269,4 +269,24 @@ public sealed class SuiteRunnerTests
         Assert.Equal(4, outcome.Cases);
         Assert.Contains("unexpected error", Assert.Single(outcome.Result!.Failures).Message, StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_suite_that_starts_its_own_nodes_gets_no_pair_even_if_it_kills_and_promotes_them()
+    {
+        var opened = 0;
+        var source = new PairSource(SuiteNeeds.Pair, _ =>
+        {
+            opened++;
+            return Task.FromResult<IPairUnderTest>(new FakePair(SuiteNeeds.Pair));
+        }, Shared: false);
+        var ownPairs = Passing("own-pairs", SuiteNeeds.OwnNodes | SuiteNeeds.RoleControl | SuiteNeeds.FaultControl);
+
+        var self = await SuiteRunner.RunAsync([ownPairs], Options(TimeSpan.FromSeconds(1), source), CancellationToken.None);
+        var pair = await SuiteRunner.RunAsync([ownPairs], Options(TimeSpan.FromSeconds(1), source, ownNodes: false), CancellationToken.None);
+
+        Assert.Equal(SuiteVerdict.Passed, self.Suites[0].Verdict);
+        Assert.Null(ownPairs.Context!.Pair);
+        Assert.Equal(0, opened);
+        Assert.Equal(SuiteVerdict.Skipped, pair.Suites[0].Verdict);
+    }
 }

@@ -101,9 +101,10 @@ public static class SuiteRunner
         ArgumentNullException.ThrowIfNull(suite);
         ArgumentNullException.ThrowIfNull(options);
         var needs = suite.Needs;
-        if (needs.HasFlag(SuiteNeeds.OwnNodes) && !options.OwnNodes)
+        if (needs.HasFlag(SuiteNeeds.OwnNodes))
         {
-            return "starts its own nodes: only `ctlha-conform self` runs it";
+            // It starts its own nodes (or pairs): the other flags describe what it does to them, not what it asks of ours.
+            return options.OwnNodes ? null : "starts its own nodes: only `ctlha-conform self` runs it";
         }
 
         var pairNeeds = needs & ~SuiteNeeds.OwnNodes;
@@ -213,7 +214,7 @@ public static class SuiteRunner
         var started = Stopwatch.StartNew();
         var deadline = DateTimeOffset.UtcNow + slice;
         var last = new SuiteProgress(0, 0, 0, null);
-        var needsPair = (suite.Needs & ~SuiteNeeds.OwnNodes) != 0;
+        var needsPair = NeedsPair(suite);
         IPairUnderTest? own = null;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(slice + options.OverrunGrace);
@@ -304,6 +305,10 @@ public static class SuiteRunner
 
         return (outcome, shared);
     }
+
+    /// <summary>A suite gets a pair when it asks for one and does not start its own nodes (SuiteContext.Pair: null for OwnNodes suites).</summary>
+    private static bool NeedsPair(IConformanceSuite suite) =>
+        !suite.Needs.HasFlag(SuiteNeeds.OwnNodes) && (suite.Needs & ~SuiteNeeds.OwnNodes) != 0;
 
     private static SuiteOutcome Failed(IConformanceSuite suite, SuiteProgress last, TimeSpan duration, string caseName, string message, string replay) =>
         new(suite.Name, SuiteVerdict.Failed,
