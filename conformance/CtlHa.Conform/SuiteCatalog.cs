@@ -15,6 +15,7 @@ public static class SuiteCatalog
     [
         new DifferentialSuite(DifferentialTarget.OwnNode),
         new HandshakeMatrixSuite(),
+        new InterlinkPeerSuite(),
         new LinearizabilitySuite(),
         new HaMachineSuite(),
     ];
@@ -23,6 +24,7 @@ public static class SuiteCatalog
     [
         new DifferentialSuite(DifferentialTarget.PairNodeA),
         new HandshakeMatrixSuite(),
+        new InterlinkPeerSuite(),
         new LinearizabilitySuite(),
         new HaMachineSuite(),
     ];
