@@ -224,7 +224,15 @@ public sealed class HaActual : IAsyncDisposable
             await DropSessionAsync(initiator, before.Generation(k.Node));
         }
 
-        await _pair.KillAsync(k.Node, cancellationToken);
+        if (k.Graceful)
+        {
+            await _pair.StopAsync(k.Node);
+        }
+        else
+        {
+            await _pair.KillAsync(k.Node, cancellationToken);
+        }
+
         var next = k.Next(before);
         var (state, failure) = await SettleAsync(next, cancellationToken);
         _oracle.Apply(next);

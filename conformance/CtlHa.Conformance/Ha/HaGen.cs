@@ -33,6 +33,7 @@ public static class HaGen
         [
             new HaLink(HaLinkAction.Cut), new HaLink(HaLinkAction.Stall), new HaLink(HaLinkAction.Restore),
             new HaKill(Suites.PairNode.A), new HaKill(Suites.PairNode.B),
+            new HaKill(Suites.PairNode.A, Graceful: true), new HaKill(Suites.PairNode.B, Graceful: true),
             new HaRestart(Suites.PairNode.A), new HaRestart(Suites.PairNode.B),
             new HaSetRole(Suites.PairNode.A, true), new HaSetRole(Suites.PairNode.A, false),
             new HaSetRole(Suites.PairNode.B, true), new HaSetRole(Suites.PairNode.B, false),
@@ -57,7 +58,10 @@ public static class HaGen
         from i in Gen.Elements(live)
         from step in Gen.Frequency(
             (12, DiffGen.Step(1)),
-            (1, from ext in Gen.Elements(false, true)
-                select new DiffStep(1, $"REPORT TARGET PORT GROUPS{(ext ? " ext" : string.Empty)}", InitiatorCdb.ReportTargetPortGroups(1024, ext), [], 1024)))
+            // The commands whose answers depend most on the HA state: ALUA states, locally answered sense.
+            (3, from ext in Gen.Elements(false, true)
+                select new DiffStep(1, $"REPORT TARGET PORT GROUPS{(ext ? " ext" : string.Empty)}", InitiatorCdb.ReportTargetPortGroups(1024, ext), [], 1024)),
+            (2, from desc in Gen.Elements(false, true)
+                select new DiffStep(1, $"REQUEST SENSE desc={(desc ? 1 : 0)} alloc=252", InitiatorCdb.RequestSense(252, desc), [], 252)))
         select (HaOp)new HaCommand(i, step with { Initiator = i.Index });
 }

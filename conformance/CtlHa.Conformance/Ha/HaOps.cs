@@ -73,15 +73,18 @@ public sealed record HaLink(HaLinkAction Action) : HaOp
     public override string ToString() => $"link {Action.ToString().ToLowerInvariant()}";
 }
 
-/// <summary>SIGKILL of a node (never the last one; a primary only while the link is up, so the survivor holds its state).</summary>
-public sealed record HaKill(PairNode Node) : HaOp
+/// <summary>
+/// SIGKILL of a node, or a graceful stop (SIGTERM) with <paramref name="Graceful"/> (never the last one; a primary only
+/// while the link is up, so the survivor holds its state).
+/// </summary>
+public sealed record HaKill(PairNode Node, bool Graceful = false) : HaOp
 {
     public override bool Permitted(HaPairState state) =>
         state.Alive(PairNode.A) && state.Alive(PairNode.B) && (!state.LinkFaulted || !state.Primary(Node));
 
     public override HaPairState Next(HaPairState state) => state.With(Node, alive: false);
 
-    public override string ToString() => $"{Node}: kill -9";
+    public override string ToString() => $"{Node}: {(Graceful ? "stop (SIGTERM)" : "kill -9")}";
 }
 
 /// <summary>Restart of a killed node (same ports and files); it comes back secondary, so only while the other node is primary.</summary>
