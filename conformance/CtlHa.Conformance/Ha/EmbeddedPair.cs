@@ -115,7 +115,7 @@ public sealed class EmbeddedPair : IPairUnderTest
 
     public IReadOnlyList<string> BackingFiles(PairNode node) => _lunPaths[Index(node)];
 
-    /// <summary>Starts B (interlink listener), the proxy, then A, and waits until the link is up and both know A is primary.</summary>
+    /// <summary>Starts the proxy, then B (interlink listener) and A together, and waits until the link is up and both know A is primary.</summary>
     public static async Task<EmbeddedPair> StartAsync(EmbeddedPairOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -145,8 +145,19 @@ public sealed class EmbeddedPair : IPairUnderTest
         var pair = new EmbeddedPair(options, directory, psk, lunPaths, portals, controls, interlink, proxy);
         try
         {
-            pair._nodes[1] = await pair.LaunchAsync(PairNode.B, cancellationToken);
-            pair._nodes[0] = await pair.LaunchAsync(PairNode.A, cancellationToken);
+            // Both at once (A backs off and retries until B listens): a node start is most of a pair's start-up.
+            var b = pair.LaunchAsync(PairNode.B, cancellationToken);
+            var a = pair.LaunchAsync(PairNode.A, cancellationToken);
+            try
+            {
+                await Task.WhenAll(a, b);
+            }
+            finally
+            {
+                pair._nodes[1] = b.IsCompletedSuccessfully ? b.Result : null;
+                pair._nodes[0] = a.IsCompletedSuccessfully ? a.Result : null;
+            }
+
             if (!await pair.WaitLinkedAsync(options.LinkTimeout, cancellationToken))
             {
                 throw new InvalidOperationException($"the embedded pair did not link within {options.LinkTimeout}:\n{pair.DescribeLogs()}");
