@@ -219,7 +219,9 @@ public sealed class HaActual : IAsyncDisposable
 
     private async Task<(string, string?)> KillAsync(HaKill k, HaPairState before, CancellationToken cancellationToken)
     {
-        foreach (var initiator in HaInitiator.All.Where(i => i.Node == k.Node))
+        var lost = HaInitiator.All.Where(i => i.Node == k.Node).ToList();
+        _oracle.NexusesLost([.. lost.Select(i => i.ToNexus(before.Generation(k.Node)))]);
+        foreach (var initiator in lost)
         {
             await DropSessionAsync(initiator, before.Generation(k.Node));
         }

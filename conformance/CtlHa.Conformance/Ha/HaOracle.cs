@@ -32,6 +32,7 @@ public sealed class HaOracle
     private readonly Dictionary<Nexus, UaCode> _certain = [];
     private readonly Dictionary<Nexus, List<(UaCode Code, int? Deadline)>> _late = [];
     private readonly HashSet<Nexus> _current = [];
+    private readonly List<LogicalUnitModel> _alternatives = [];
     private LogicalUnitModel _model;
     private int _op;
 
@@ -96,11 +97,14 @@ public sealed class HaOracle
     /// <summary>The pair's HA state changed (link, role, kill, restart): the running nodes' views follow the spec.</summary>
     public void Apply(HaPairState next)
     {
-        foreach (var node in new[] { Suites.PairNode.A, Suites.PairNode.B })
+        foreach (var model in Candidates)
         {
-            if (next.Alive(node) && next.View(node) != _model.ViewOf((int)node))
+            foreach (var node in new[] { Suites.PairNode.A, Suites.PairNode.B })
             {
-                _model.SetHaView((int)node, next.View(node));
+                if (next.Alive(node) && next.View(node) != model.ViewOf((int)node))
+                {
+                    model.SetHaView((int)node, next.View(node));
+                }
             }
         }
 
@@ -111,9 +115,38 @@ public sealed class HaOracle
     /// <summary>LOGICAL UNIT RESET through <paramref name="nexus"/> completed.</summary>
     public void LunReset(Nexus nexus)
     {
-        _model.LunReset(nexus);
+        foreach (var model in Candidates)
+        {
+            model.LunReset(nexus);
+        }
+
         Absorb(nexus.Node, late: false);
     }
+
+    /// <summary>
+    /// The nexuses of a node that stops or dies are lost. SAM-5 releases a SCSI-2 reservation at I_T nexus loss; the
+    /// survivor learns of it only if the stopping node replicated the nexus loss before the link went (a graceful stop
+    /// does; a SIGKILL cannot). Both states stay allowed until an answer tells them apart.
+    /// </summary>
+    public void NexusesLost(IReadOnlyCollection<Nexus> nexuses)
+    {
+        foreach (var model in Candidates.ToList())
+        {
+            if (model.Scsi2ReservationHolder is { } holder && nexuses.Contains(holder))
+            {
+                var released = model.Clone();
+                foreach (var nexus in nexuses)
+                {
+                    released.NexusLoss(nexus);
+                }
+
+                _alternatives.Add(released);
+            }
+        }
+    }
+
+    /// <summary>The logical-unit states the pair may be in (usually one).</summary>
+    private IEnumerable<LogicalUnitModel> Candidates => [_model, .. _alternatives];
 
     /// <summary>
     /// Checks one command's observed outcome against every outcome the state allows; on a match advances to the
@@ -132,7 +165,8 @@ public sealed class HaOracle
 
         var differences = new List<string>();
         var expectations = new List<string>();
-        // Subsets of the late UAs that have arrived, smallest first (the first match is taken).
+        // Subsets of the late UAs that have arrived, smallest first (the first match is taken), on every candidate state.
+        foreach (var candidate in Candidates.ToList())
         foreach (var arrived in Subsets(late.Select(e => e.Code).Distinct().ToList()))
         {
             var pending = certain | arrived;
@@ -142,14 +176,14 @@ public sealed class HaOracle
             if ((reportsUa || isRequestSense) && pending != UaCode.None)
             {
                 reported = UaTable.Next(pending);
-                var sense = SenseBuilder.Build(UaTable.Sense(reported), isRequestSense ? (step.Cdb[1] & 0x01) != 0 : _model.DescriptorSense);
+                var sense = SenseBuilder.Build(UaTable.Sense(reported), isRequestSense ? (step.Cdb[1] & 0x01) != 0 : candidate.DescriptorSense);
                 expected = isRequestSense
                     ? new DiffOutcome(0, null, [.. sense.Take(Math.Min(step.Cdb[4], step.ExpectedLength))])
                     : new DiffOutcome(2, SenseInfo.Decode(sense), []);
             }
             else
             {
-                next = _model.Clone();
+                next = candidate.Clone();
                 expected = DiffOutcome.FromModel(next.Execute(nexus, step.Cdb, step.DataOut, (uint)step.ExpectedLength));
             }
 
@@ -208,7 +242,22 @@ public sealed class HaOracle
 
             if (next is not null)
             {
+                // Other candidate states that give the same answer stay possible.
+                var others = new List<LogicalUnitModel>();
+                foreach (var other in Candidates.Where(c => !ReferenceEquals(c, candidate)).ToList())
+                {
+                    var otherNext = other.Clone();
+                    var otherExpected = DiffOutcome.FromModel(otherNext.Execute(nexus, step.Cdb, step.DataOut, (uint)step.ExpectedLength));
+                    var (t2, m2) = HaExclusions.Normalize(step, nexus, State, observed, otherExpected);
+                    if (DiffOutcome.CompareWithExclusions(step, t2, m2) is null)
+                    {
+                        others.Add(otherNext);
+                    }
+                }
+
                 _model = next;
+                _alternatives.Clear();
+                _alternatives.AddRange(others);
                 Absorb(nexus.Node, late: false);
             }
 
@@ -229,7 +278,7 @@ public sealed class HaOracle
         return $"{Certain(nexus)}{late}";
     }
 
-    public override string ToString() => $"{State}; model {_model}";
+    public override string ToString() => $"{State}; model {_model}{(_alternatives.Count > 0 ? $" (or {string.Join(" or ", _alternatives)})" : string.Empty)}";
 
     private UaCode Certain(Nexus nexus) => _certain.TryGetValue(nexus, out var c) ? c : UaCode.None;
 
@@ -271,14 +320,17 @@ public sealed class HaOracle
 
     private void Drain(Nexus nexus)
     {
-        for (var i = 0; i < 24 && _model.PendingUnitAttentions(nexus) != UaCode.None; i++)
+        foreach (var model in Candidates)
         {
-            _model.Execute(nexus, DrainCdb, default, 252);
-        }
+            for (var i = 0; i < 24 && model.PendingUnitAttentions(nexus) != UaCode.None; i++)
+            {
+                model.Execute(nexus, DrainCdb, default, 252);
+            }
 
-        if (_model.PendingUnitAttentions(nexus) != UaCode.None)
-        {
-            throw new InvalidOperationException($"the model keeps UAs for {nexus} after REQUEST SENSE: {_model.PendingUnitAttentions(nexus)}");
+            if (model.PendingUnitAttentions(nexus) != UaCode.None)
+            {
+                throw new InvalidOperationException($"the model keeps UAs for {nexus} after REQUEST SENSE: {model.PendingUnitAttentions(nexus)}");
+            }
         }
     }
 
