@@ -11,6 +11,19 @@ namespace CtlHa.Conform;
 /// </summary>
 public static class SuiteCatalog
 {
+    /// <summary>
+    /// Suites that run only when named with <c>--suite</c>: the full persistent-reservation linearizability workload,
+    /// which still finds non-linearizable histories around unit attentions (conformance/.../Linearizability/README.md).
+    /// </summary>
+    public static IReadOnlyList<IConformanceSuite> OptIn() =>
+    [
+        new LinearizabilitySuite(new LinearizabilityOptions
+        {
+            Name = LinearizabilitySuite.WithUnitAttentionsName,
+            Workloads = [LinWorkload.PersistentReservations],
+        }),
+    ];
+
     public static IReadOnlyList<IConformanceSuite> ForSelf() =>
     [
         new DifferentialSuite(DifferentialTarget.OwnNode),
@@ -40,6 +53,7 @@ public static class SuiteCatalog
         {
             return all;
         }
+        all = [.. all, .. OptIn()];
 
         var unknown = names.Where(n => all.All(s => !string.Equals(s.Name, n, StringComparison.OrdinalIgnoreCase))).ToList();
         if (unknown.Count > 0)
