@@ -39,6 +39,13 @@ public sealed class HaPairTests
         // relative target port ids: node 1 port 1, node 2 port 257
         Assert.Equal(1, viaA[4 + 8 + 2] << 8 | viaA[4 + 8 + 3]);
         Assert.Equal(257, viaA[16 + 8 + 2] << 8 | viaA[16 + 8 + 3]);
+
+        // Extended header: IMPLICIT TRANSITION TIME = dead-peer interval (2 s in these tests) + promotion time (10 s).
+        var (o, ext) = await pair.A.RunAsync(Cdb.Rtpg(extended: true));
+        Expect.Good(o);
+        Assert.Equal(0x10, ext[4]);
+        Assert.Equal(12, ext[5]);
+        Assert.Equal(ext, (await pair.B.RunAsync(Cdb.Rtpg(extended: true))).Data);
     }
 
     [Fact(Timeout = 60_000)]

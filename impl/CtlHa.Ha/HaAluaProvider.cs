@@ -36,6 +36,9 @@ internal sealed class HaAluaProvider : IAluaProvider
 
     public bool IsConnected(LogicalUnit lun) => HaAlua.IsConnected(Node.ViewOf(lun.LunId));
 
+    /// <summary>Dead-peer detection plus promotion, rounded up to whole seconds (1..255).</summary>
+    public byte ImplicitTransitionTimeSeconds => Node.ImplicitTransitionTimeSeconds;
+
     public ScsiOutcome? CheckAccess(CommandContext ctx, CommandDescriptor command)
     {
         var view = Node.ViewOf(ctx.LogicalUnit.LunId);

@@ -43,6 +43,7 @@ public sealed partial class HaNode : IInterlinkHandler
             {
                 NodeId = options.NodeId, Mode = HaMode.Unavailable, DefaultRole = options.DefaultRole, LunRoles = options.LunRoles,
                 Interlink = null, LocalPorts = options.LocalPorts, TargetName = options.TargetName, ForwardTimeout = options.ForwardTimeout,
+                PromotionTime = options.PromotionTime,
             };
         }
         _options = options;
@@ -95,6 +96,13 @@ public sealed partial class HaNode : IInterlinkHandler
     }
 
     public int NodeId => _options.NodeId;
+
+    /// <summary>
+    /// RTPG IMPLICIT TRANSITION TIME: how long a path may stay Transitioning after a peer loss — the dead-peer interval
+    /// plus <see cref="HaNodeOptions.PromotionTime"/>, rounded up, 1..255 s (spec: AluaTable.ImplicitTransitionTimeSeconds).
+    /// </summary>
+    public byte ImplicitTransitionTimeSeconds =>
+        (byte)Math.Clamp(Math.Ceiling(((_options.Interlink?.DeadAfter ?? TimeSpan.Zero) + _options.PromotionTime).TotalSeconds), 1, 255);
 
     public HaMode Mode => _options.Mode;
 

@@ -32,6 +32,13 @@ public sealed class HaNodeOptions
     /// <summary>The iSCSI target name this node serves (sent in PortSync).</summary>
     public string TargetName { get; init; } = "iqn.2026-01.org.ctlha:target";
 
+    /// <summary>
+    /// How long the cluster manager (or operator) takes to promote the survivor after the peer is declared dead. With
+    /// the dead-peer interval it makes the RTPG implicit transition time: what a secondary in Transitioning asks
+    /// initiators to wait before they give up on the path.
+    /// </summary>
+    public TimeSpan PromotionTime { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a forwarded command waits for the primary before BUSY (never in normal operation).</summary>
     public TimeSpan ForwardTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -14,7 +14,7 @@ internal static class ConfigLoader
     private static readonly HashSet<string> Known = new(StringComparer.OrdinalIgnoreCase)
     {
         "Name", "Portals", "Target", "Luns", "HaId", "Mode", "Peer", "Role", "PskFile", "AllowUnauthenticated",
-        "Cluster", "Control", "SerSeq", "ReadOnly", "PhysicalBlockSize", "ImmediateData", "Chap", "PeerDeadAfterMs", "InlineIo",
+        "Cluster", "Control", "SerSeq", "ReadOnly", "PhysicalBlockSize", "ImmediateData", "Chap", "PeerDeadAfterMs", "PromotionTimeMs", "InlineIo",
     };
 
     public static void Apply(NodeSettings s, IConfiguration cfg)
@@ -74,6 +74,12 @@ internal static class ConfigLoader
             s.PhysicalBlockSize = int.TryParse(physical, out int bytes)
                 ? bytes
                 : throw new SettingsException($"config PhysicalBlockSize '{physical}' is not a number of bytes");
+        }
+        if (cfg["PromotionTimeMs"] is { } promotion)
+        {
+            s.PromotionTime = int.TryParse(promotion, out int pms) && pms is >= 0 and <= 250_000
+                ? TimeSpan.FromMilliseconds(pms)
+                : throw new SettingsException($"config PromotionTimeMs '{promotion}' must be 0..250000");
         }
         if (cfg["PeerDeadAfterMs"] is { } dead)
         {

@@ -108,6 +108,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
                         Interlink = interlinkOptions,
                         LocalPorts = [RelativePortBase],
                         TargetName = _settings.Target,
+                        PromotionTime = _settings.PromotionTime,
                     },
                     alua => _engine = new ScsiEngine(luns, new ScsiEngineOptions { Alua = alua, MaxTransferBytes = MaxTransferBytes }, _loggerFactory),
                     _loggerFactory);

@@ -91,6 +91,9 @@ public sealed class NodeSettings
     /// <summary>Heartbeat silence after which the peer is declared dead.</summary>
     public TimeSpan PeerDeadAfter { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Time the cluster manager needs to promote after a peer loss (with PeerDeadAfter: RTPG implicit transition time).</summary>
+    public TimeSpan PromotionTime { get; set; } = TimeSpan.FromSeconds(10);
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();

@@ -201,7 +201,7 @@ public sealed partial class LogicalUnitModel
 
     /// <summary>
     /// REPORT TARGET PORT GROUPS, SPC-5 6.36 (ctl-ha.md §5.5): CDB [1] PARAMETER DATA FORMAT (7..5): 000b length
-    /// header, 001b extended header (format type 10h, implicit transition time 0); others → 05/24/00.
+    /// header, 001b extended header (format type 10h, implicit transition time from the config); others → 05/24/00.
     /// Groups 2 and 3 with the states of <see cref="AluaTable.Groups(LunHaView)"/>; descriptor [0] state
     /// [1] 8Fh (T_SUP U_SUP S_SUP AN_SUP AO_SUP) [2..3] group [5] status 02h [7] port count, then 4 bytes per port.
     /// A node lists its peer's ports only while the link is up (mirrored ports go offline at link loss, §7.1).
@@ -241,6 +241,7 @@ public sealed partial class LogicalUnitModel
         if (pdf == 1)
         {
             header[4] = 0x10;
+            header[5] = _config.ImplicitTransitionTimeSeconds;
         }
 
         return DataIn([.. header, .. body], alloc);

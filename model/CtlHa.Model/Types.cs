@@ -110,6 +110,9 @@ public sealed record LunConfig(
     string DeviceId = "CTLHA0000",
     bool ReadOnly = false)
 {
+    /// <summary>RTPG extended header IMPLICIT TRANSITION TIME in seconds (spec AluaTable.ImplicitTransitionTimeSeconds; 0 = none).</summary>
+    public byte ImplicitTransitionTimeSeconds { get; init; }
+
     /// <summary>READ CAPACITY(16) LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT; 0 (physical = logical) unless configured.</summary>
     public byte PhysicalBlockExponent { get; init; }
 

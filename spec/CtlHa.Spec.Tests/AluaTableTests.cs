@@ -119,4 +119,13 @@ public sealed class AluaTableTests
         Assert.Throws<ArgumentException>(() => AluaTable.OwnGroupState(v));
         Assert.Throws<ArgumentException>(() => CommandGates.Evaluate(v, CommandTable.Lookup(0x28)));
     }
+
+    [Theory]
+    [InlineData(1000, 10_000, 11)]
+    [InlineData(1000, 0, 1)]
+    [InlineData(100, 0, 1)]
+    [InlineData(2500, 3000, 6)]
+    [InlineData(60_000, 250_000, 255)]
+    public void Implicit_transition_time_is_detection_plus_promotion_rounded_up_within_1_to_255(int deadMs, int promotionMs, int seconds) =>
+        Assert.Equal(seconds, AluaTable.ImplicitTransitionTimeSeconds(TimeSpan.FromMilliseconds(deadMs), TimeSpan.FromMilliseconds(promotionMs)));
 }

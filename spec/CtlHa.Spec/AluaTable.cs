@@ -93,6 +93,15 @@ public static class AluaTable
     }
 
     /// <summary>TPG id of a node's (non-shared) ports: 2 for node 1, 3 for node 2 (§5.5; VPD 0x83 type 5h, §15 req 28).</summary>
+    /// <summary>
+    /// RTPG extended header IMPLICIT TRANSITION TIME (SPC-5 §6.37) of an HA node: after a peer loss the secondary's group
+    /// is Transitioning until the peer is declared dead and the survivor promoted, so an initiator should allow the
+    /// dead-peer interval plus the promotion time, rounded up to whole seconds, within 1..255. (CTL reports 0, as if
+    /// transitions were instant.) A single-group target, which never transitions, reports 0.
+    /// </summary>
+    public static byte ImplicitTransitionTimeSeconds(TimeSpan deadPeerAfter, TimeSpan promotionTime) =>
+        (byte)Math.Clamp(Math.Ceiling((deadPeerAfter + promotionTime).TotalSeconds), 1, 255);
+
     public static ushort GroupIdOfNode(int nodeId) => nodeId switch
     {
         1 => 2,

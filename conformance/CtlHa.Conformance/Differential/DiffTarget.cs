@@ -161,36 +161,10 @@ public sealed class DiffTarget : IAsyncDisposable
     /// </summary>
     public async Task<LunConfig> ProbeModelConfigAsync(CancellationToken cancellationToken)
     {
-        var session = _sessions[0];
-        var serial = await session.ExecuteAsync(Lun, Initiator.Scsi.Cdb.Inquiry(true, 0x80, 255), default, 255, TaskAttribute.Simple, cancellationToken);
-        var ids = await session.ExecuteAsync(Lun, Initiator.Scsi.Cdb.Inquiry(true, 0x83, 1024), default, 1024, TaskAttribute.Simple, cancellationToken);
-        var serialText = serial.IsGood && serial.DataIn.Length >= 4
-            ? Encoding.ASCII.GetString(serial.DataIn.Span.Slice(4, Math.Min(serial.DataIn.Span[3], serial.DataIn.Length - 4))).TrimEnd(' ', '\0')
-            : "CTLHA0000";
-        string? deviceId = null;
-        ulong? naa = null;
-        if (ids.IsGood && ids.DataIn.Length >= 4)
-        {
-            var page = ids.DataIn.Span;
-            var end = Math.Min(page.Length, 4 + BinaryPrimitives.ReadUInt16BigEndian(page[2..]));
-            for (var i = 4; i + 4 <= end;)
-            {
-                var type = page[i + 1] & 0x0F;
-                var length = page[i + 3];
-                var body = page.Slice(i + 4, Math.Min(length, end - i - 4));
-                if (type == 0x1 && body.Length > 8)
-                {
-                    deviceId = Encoding.ASCII.GetString(body[8..]).TrimEnd(' ', '\0');
-                }
-                else if (type == 0x3 && body.Length == 8)
-                {
-                    naa = BinaryPrimitives.ReadUInt64BigEndian(body);
-                }
-
-                i += 4 + length;
-            }
-        }
-
+        var identity = await LunIdentity.ProbeAsync(_sessions[0], Lun, cancellationToken);
+        var serialText = identity.Serial ?? "CTLHA0000";
+        var deviceId = identity.DeviceId;
+        var naa = identity.Naa;
         return new LunConfig(BlockCount: BlockCount, BlockSize: BlockSize, LunId: (ulong)Lun, SerialNumber: serialText, DeviceId: deviceId ?? serialText)
         {
             Naa = naa,

@@ -43,6 +43,12 @@ public sealed record EmbeddedPairOptions
     /// </summary>
     public TimeSpan? PeerDeadAfter { get; init; }
 
+    /// <summary>The interval the nodes are configured with (<see cref="PeerDeadAfter"/> or the CLI's 1 s).</summary>
+    public TimeSpan EffectivePeerDeadAfter => PeerDeadAfter ?? TimeSpan.FromSeconds(1);
+
+    /// <summary>The nodes' promotion time (config <c>PromotionTimeMs</c>), part of the RTPG implicit transition time.</summary>
+    public TimeSpan PromotionTime { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long <see cref="EmbeddedPair.StartAsync"/> waits for the link to come up.</summary>
     public TimeSpan LinkTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -128,11 +134,10 @@ public sealed class EmbeddedPair : IPairUnderTest
         Directory.CreateDirectory(directory);
         var psk = Path.Combine(directory, "interlink.psk");
         await File.WriteAllTextAsync(psk, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)) + "\n", cancellationToken);
-        if (options.PeerDeadAfter is { } deadAfter)
-        {
-            await File.WriteAllTextAsync(Path.Combine(directory, "node.json"),
-                $"{{ \"PeerDeadAfterMs\": {(int)deadAfter.TotalMilliseconds} }}\n", cancellationToken);
-        }
+        // Both timings are configuration the model needs (RTPG IMPLICIT TRANSITION TIME), so they are always set here.
+        await File.WriteAllTextAsync(Path.Combine(directory, "node.json"),
+            $"{{ \"PeerDeadAfterMs\": {(int)options.EffectivePeerDeadAfter.TotalMilliseconds}, \"PromotionTimeMs\": {(int)options.PromotionTime.TotalMilliseconds} }}\n",
+            cancellationToken);
 
         IReadOnlyList<string> Files(string suffix) => [.. Enumerable.Range(0, options.Luns).Select(i => Path.Combine(directory, $"lun{i}{suffix}.img"))];
         var shared = Files(string.Empty);
@@ -178,6 +183,9 @@ public sealed class EmbeddedPair : IPairUnderTest
     public (string Host, int Port) PortalOf(PairNode node) => ("127.0.0.1", _portalPorts[Index(node)]);
 
     public string TargetName => _options.TargetName;
+
+    /// <summary>What RTPG's extended header must report, from the spec's formula and the configured timings.</summary>
+    public byte ImplicitTransitionTimeSeconds => AluaTable.ImplicitTransitionTimeSeconds(_options.EffectivePeerDeadAfter, _options.PromotionTime);
 
     /// <summary>Promote/demote through the control API. Throws <see cref="PairControlException"/> when the node refuses.</summary>
     public async Task SetRoleAsync(PairNode node, bool primary, int? lun, CancellationToken cancellationToken)
@@ -416,10 +424,7 @@ public sealed class EmbeddedPair : IPairUnderTest
             "--role", _primary[i] ? "primary" : "secondary",
             .. _options.ExtraArguments,
         ];
-        if (_options.PeerDeadAfter is not null)
-        {
-            args.AddRange(["--config", Path.Combine(_directory, "node.json")]);
-        }
+        args.AddRange(["--config", Path.Combine(_directory, "node.json")]);
 
         return await NodeProcess.StartAsync(new NodeProcessOptions
         {

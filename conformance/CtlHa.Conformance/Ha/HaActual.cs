@@ -326,41 +326,16 @@ public sealed class HaActual : IAsyncDisposable
     /// </summary>
     private async Task<LunConfig> ProbeConfigAsync(CancellationToken cancellationToken)
     {
-        var session = _sessions[0]!;
-        var serial = await session.ExecuteAsync(0, Cdb.Inquiry(true, 0x80, 255), default, 255, TaskAttribute.Simple, cancellationToken);
-        var ids = await session.ExecuteAsync(0, Cdb.Inquiry(true, 0x83, 1024), default, 1024, TaskAttribute.Simple, cancellationToken);
-        var serialText = serial.IsGood && serial.DataIn.Length >= 4
-            ? Encoding.ASCII.GetString(serial.DataIn.Span.Slice(4, Math.Min(serial.DataIn.Span[3], serial.DataIn.Length - 4))).TrimEnd(' ', '\0')
-            : throw new InvalidOperationException("INQUIRY VPD 80h through A failed");
-        string? deviceId = null;
-        ulong? naa = null;
-        if (ids.IsGood && ids.DataIn.Length >= 4)
-        {
-            var page = ids.DataIn.Span;
-            var end = Math.Min(page.Length, 4 + BinaryPrimitives.ReadUInt16BigEndian(page[2..]));
-            for (var i = 4; i + 4 <= end;)
-            {
-                var type = page[i + 1] & 0x0F;
-                var length = page[i + 3];
-                var body = page.Slice(i + 4, Math.Min(length, end - i - 4));
-                if (type == 0x1 && body.Length > 8)
-                {
-                    deviceId = Encoding.ASCII.GetString(body[8..]).TrimEnd(' ', '\0');
-                }
-                else if (type == 0x3 && body.Length == 8)
-                {
-                    naa = BinaryPrimitives.ReadUInt64BigEndian(body);
-                }
-
-                i += 4 + length;
-            }
-        }
-
+        var identity = await LunIdentity.ProbeAsync(_sessions[0]!, 0, cancellationToken);
+        var serialText = identity.Serial ?? throw new InvalidOperationException("INQUIRY VPD 80h through A failed");
+        var deviceId = identity.DeviceId;
+        var naa = identity.Naa;
         return new LunConfig(BlockCount: (ulong)HaGen.LunBlocks, BlockSize: 512, LunId: 0, SerialNumber: serialText, DeviceId: deviceId ?? serialText)
         {
             Naa = naa,
             TargetName = _pair.TargetName,
             Ports = [new ModelPort(1, 1), new ModelPort(2, 257)],
+            ImplicitTransitionTimeSeconds = _pair.ImplicitTransitionTimeSeconds,
         };
     }
 

@@ -29,6 +29,12 @@ public interface IAluaProvider
     /// to return (for instance NOT READY 04/0B on a standby path).
     /// </summary>
     ScsiOutcome? CheckAccess(CommandContext ctx, CommandDescriptor command);
+
+    /// <summary>
+    /// RTPG extended header IMPLICIT TRANSITION TIME (SPC-5 §6.37): seconds an initiator should allow an implicit ALUA
+    /// transition (e.g. Transitioning after a peer loss) before giving up; 0 = none is ever made.
+    /// </summary>
+    byte ImplicitTransitionTimeSeconds { get; }
 }
 
 /// <summary>Non-HA default: a single Active/Optimized group 1.</summary>
@@ -44,4 +50,7 @@ public sealed class SingleGroupAluaProvider : IAluaProvider
     public bool IsConnected(LogicalUnit lun) => true;
 
     public ScsiOutcome? CheckAccess(CommandContext ctx, CommandDescriptor command) => null;
+
+    /// <summary>A single group never changes state by itself.</summary>
+    public byte ImplicitTransitionTimeSeconds => 0;
 }

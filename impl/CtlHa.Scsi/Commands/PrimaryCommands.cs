@@ -194,7 +194,7 @@ internal static partial class PrimaryCommands
         if (pdf == 1)
         {
             data[4] = 0x10; // FORMAT TYPE 001b
-            data[5] = 0;    // IMPLICIT TRANSITION TIME
+            data[5] = ctx.Engine.Alua.ImplicitTransitionTimeSeconds;
         }
         int off = header;
         foreach (var g in groups)
