@@ -8,8 +8,9 @@ using LinkTrigger = CtlHa.Spec.LinkTrigger;
 namespace CtlHa.Interlink.Tests;
 
 /// <summary>
-/// Random lifecycle traces on two real links over loopback (kill either side, wrong key, mismatched mode,
-/// reconfigure to a dead address and back): every <see cref="InterlinkLink.Transitioned"/> event is replayed into
+/// Random lifecycle traces on two real links over loopback, B reaching A through a <see cref="Relay"/> (kill either
+/// side, wrong key, mismatched mode, reconfigure to a dead address and back, cut the connection, stall it past the
+/// dead-peer interval, delay it below that interval): every <see cref="InterlinkLink.Transitioned"/> event is replayed into
 /// the spec's <see cref="LinkLifecycleSpec"/>, must be permitted there and land in the same phase, and a trace
 /// that ends with a good configuration ends Online on both sides.
 /// </summary>
@@ -22,6 +23,9 @@ public sealed class SpecTraceTests
         WrongKeyB,
         WrongModeB,
         ReconfigureBAway,
+        Cut,
+        Stall,
+        Delay,
     }
 
     [Theory(Timeout = 120_000)]
@@ -38,13 +42,15 @@ public sealed class SpecTraceTests
         var random = new Random(seed);
         var port = FreePort();
         var listenAt = new IPEndPoint(IPAddress.Loopback, port);
+        await using var relay = new Relay(listenAt);
+        var viaRelay = relay.EndPoint;
         await using var a = new Incarnations("A", () => LinkPair.Fast(1, new InterlinkEndpoint(InterlinkSide.Listen, listenAt)));
-        await using var b = new Incarnations("B", () => LinkPair.Fast(2, new InterlinkEndpoint(InterlinkSide.Connect, listenAt)));
+        await using var b = new Incarnations("B", () => LinkPair.Fast(2, new InterlinkEndpoint(InterlinkSide.Connect, viaRelay)));
         a.Start();
         b.Start();
         await BothOnlineAsync(a, b);
 
-        var steps = Enumerable.Range(0, 6).Select(_ => (Step)random.Next(Enum.GetValues<Step>().Length)).ToArray();
+        var steps = Enumerable.Range(0, 8).Select(_ => (Step)random.Next(Enum.GetValues<Step>().Length)).ToArray();
         foreach (var step in steps)
         {
             switch (step)
@@ -83,7 +89,27 @@ public sealed class SpecTraceTests
                 case Step.ReconfigureBAway:
                     b.Link!.Reconfigure(new InterlinkEndpoint(InterlinkSide.Connect, new IPEndPoint(IPAddress.Loopback, FreePort())));
                     await Eventually.TrueAsync(() => !a.Link!.IsOnline && !b.Link.IsOnline, TimeSpan.FromSeconds(2), "the link to drop after reconfigure");
-                    b.Link.Reconfigure(new InterlinkEndpoint(InterlinkSide.Connect, listenAt));
+                    b.Link.Reconfigure(new InterlinkEndpoint(InterlinkSide.Connect, viaRelay));
+                    break;
+                case Step.Cut:
+                    relay.Cut();
+                    await Eventually.TrueAsync(() => !a.Link!.IsOnline || !b.Link!.IsOnline, TimeSpan.FromSeconds(2), "a side to see the cut");
+                    break;
+                case Step.Stall:
+                    // Half-open: nothing flows, nothing closes; both sides must declare the peer dead (400 ms here).
+                    relay.Stall();
+                    await Eventually.TrueAsync(() => !a.Link!.IsOnline && !b.Link!.IsOnline, TimeSpan.FromSeconds(3), "both sides to declare the stalled peer dead");
+                    relay.Cut();
+                    relay.Resume();
+                    break;
+                case Step.Delay:
+                    // 60 ms of extra latency each way is far below the dead-peer interval: no transition at all.
+                    int before = a.Transitions + b.Transitions;
+                    relay.Delay = TimeSpan.FromMilliseconds(60);
+                    await Task.Delay(TimeSpan.FromMilliseconds(600));
+                    relay.Delay = TimeSpan.Zero;
+                    Assert.True(a.Link!.IsOnline && b.Link!.IsOnline, "a delayed link stays online");
+                    Assert.Equal(before, a.Transitions + b.Transitions);
                     break;
             }
 
@@ -115,6 +141,17 @@ public sealed class SpecTraceTests
         private int _transitions;
 
         public InterlinkLink? Link { get; private set; }
+
+        public int Transitions
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _transitions;
+                }
+            }
+        }
 
         public void Start(Action<InterlinkOptions>? tweak = null)
         {
