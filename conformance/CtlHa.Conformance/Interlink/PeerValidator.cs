@@ -64,10 +64,20 @@ public sealed class PeerValidator(PeerValidatorOptions options)
 
         try
         {
+            // Connect side: a node that accepts nothing fails every check at once with one clear reason, instead of
+            // each check waiting out its step timeout.
+            string? unreachable = _listener is null ? await ProbeAsync(cancellationToken).ConfigureAwait(false) : null;
             foreach (var name in CheckNames)
             {
                 var clock = Stopwatch.StartNew();
                 PeerCheckResult result;
+                if (unreachable is not null)
+                {
+                    result = new PeerCheckResult(name, false, unreachable, TimeSpan.Zero);
+                    results.Add(result);
+                    progress?.Invoke(result);
+                    continue;
+                }
                 try
                 {
                     var failure = await RunCheckAsync(name, cancellationToken).ConfigureAwait(false);
@@ -88,6 +98,34 @@ public sealed class PeerValidator(PeerValidatorOptions options)
         }
 
         return results;
+    }
+
+    /// <summary>Null when something accepts TCP connections at the endpoint within a step timeout, else why not.</summary>
+    private async Task<string?> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        string reason = "no answer";
+        while (deadline.Elapsed < options.StepTimeout)
+        {
+            using var client = new TcpClient();
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(options.StepTimeout - deadline.Elapsed);
+            try
+            {
+                await client.ConnectAsync(options.EndPoint, attempt.Token).ConfigureAwait(false);
+                return null;
+            }
+            catch (SocketException e)
+            {
+                reason = e.SocketErrorCode.ToString();
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                reason = "connect timed out";
+            }
+        }
+        return $"nothing accepts connections at {options.EndPoint} ({reason} for {options.StepTimeout.TotalSeconds:F0} s): is the node running with --peer listen:{options.EndPoint}?";
     }
 
     private async Task<InterlinkFakePeer> OpenAsync(CancellationToken cancellationToken)
