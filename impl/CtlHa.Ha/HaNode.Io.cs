@@ -169,7 +169,20 @@ public sealed partial class HaNode
     /// <summary>§6.3 originator side: queue the segment to the command's own mover so a slow initiator never stalls the link.</summary>
     private void OnDataMove(W.DataMove m)
     {
-        if (FindForwarded(m.OriginatorHandle, "DataMove") is { } f && f.Moves.Writer.TryWrite(m))
+        var f = FindForwarded(m.OriginatorHandle, "DataMove");
+        if (f is not null && (ulong)m.Offset + m.Length > f.Task.ExpectedDataTransferLength)
+        {
+            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange,
+                $"DataMove {m.Offset}+{m.Length} lies outside command {m.OriginatorHandle}'s {f.Task.ExpectedDataTransferLength}-byte buffer");
+        }
+        if (f is not null && f.Moves.Reader.Count >= Forwarded.MaxQueuedMoves)
+        {
+            // A primary waits for each segment's DataMoveDone: more than a few unacknowledged segments of one command
+            // is a peer that ignores flow control, and buffering them would let it grow this node's memory at will.
+            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange,
+                $"more than {Forwarded.MaxQueuedMoves} unacknowledged DataMoves for command {m.OriginatorHandle}");
+        }
+        if (f is not null && f.Moves.Writer.TryWrite(m))
         {
             if (Interlocked.Exchange(ref f.MoverStarted, 1) == 0)
             {
@@ -434,7 +447,15 @@ public sealed partial class HaNode
 
         public TaskCompletionSource<ForwardResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Channel<W.DataMove> Moves { get; } = Channel.CreateUnbounded<W.DataMove>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        /// <summary>Segments of one command queued for its mover; the primary sends the next only after a DataMoveDone.</summary>
+        public const int MaxQueuedMoves = 8;
+
+        public Channel<W.DataMove> Moves { get; } = Channel.CreateBounded<W.DataMove>(new BoundedChannelOptions(MaxQueuedMoves)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: the caller treats that as a protocol error
+        });
 
         public int MoverStarted;
     }
