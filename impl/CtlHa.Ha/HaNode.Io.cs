@@ -75,7 +75,9 @@ public sealed partial class HaNode
             }
             if (result.PrimaryHandle == 0)
             {
-                return result.Outcome;
+                // Proxy: the primary's status; but a command whose data could not reach or come from the initiator here
+                // (aborted by ABORT TASK, or the connection broke) ends without a response, as an aborted task does.
+                return Volatile.Read(ref forwarded.LocalTransferFailed) ? ScsiOutcome.Aborted(report: false) : result.Outcome;
             }
 
             // Standby/shared: the primary ordered it; re-check the gates (§6.1 step 3) and execute here.
@@ -170,11 +172,8 @@ public sealed partial class HaNode
     private void OnDataMove(W.DataMove m)
     {
         var f = FindForwarded(m.OriginatorHandle, "DataMove");
-        if (f is not null && (ulong)m.Offset + m.Length > f.Task.ExpectedDataTransferLength)
-        {
-            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange,
-                $"DataMove {m.Offset}+{m.Length} lies outside command {m.OriginatorHandle}'s {f.Task.ExpectedDataTransferLength}-byte buffer");
-        }
+        // No check against the initiator's expected length: the command's own data may exceed it (residual overflow,
+        // which the frontend truncates and reports); the wire bounds each field and the queue below bounds memory.
         if (f is not null && f.Moves.Reader.Count >= Forwarded.MaxQueuedMoves)
         {
             // A primary waits for each segment's DataMoveDone: more than a few unacknowledged segments of one command
@@ -218,6 +217,7 @@ public sealed partial class HaNode
             {
                 status = W.ScsiWire.PortStatusAborted;
                 data = [];
+                Volatile.Write(ref f.LocalTransferFailed, true);
             }
             await SendAsync(new W.DataMoveDone(m.Nexus, m.OriginatorHandle, m.PrimaryHandle, m.TransferHandle, m.Direction, m.Offset, m.Length,
                 status, data)).ConfigureAwait(false);
@@ -458,6 +458,9 @@ public sealed partial class HaNode
         });
 
         public int MoverStarted;
+
+        /// <summary>The initiator side of a DataMove failed here (task aborted, transport gone).</summary>
+        public bool LocalTransferFailed;
     }
 
     private sealed record PeerExecution(W.Serialize Serialize, ulong Handle);

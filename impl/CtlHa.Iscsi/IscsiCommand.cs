@@ -91,6 +91,12 @@ internal sealed class IscsiCommand : IScsiDataChannel
 
     public bool StatusSent { get; set; }
 
+    /// <summary>
+    /// The executor finished the command with a real status (not aborted): an ABORT TASK that raced it answers "Task does
+    /// not exist" (RFC 7143 §11.6.1), since the initiator gets the command's response.
+    /// </summary>
+    public bool CompletedUnaborted { get; set; }
+
     /// <summary>Non-immediate commands hold a CmdSN window slot until their status is on its way.</summary>
     public bool HoldsSlot { get; init; }
 

@@ -264,6 +264,7 @@ internal sealed partial class IscsiConnection
         {
             ForgetCommand(command);
             ReleaseSlot(command);
+            command.CompletedUnaborted = !outcome.IsAborted;
         }
         command.Complete();
         if (sendStatus && (!outcome.IsAborted || outcome.ReportTaskAborted) && State is ConnectionState.FullFeature or ConnectionState.LoggingOut)

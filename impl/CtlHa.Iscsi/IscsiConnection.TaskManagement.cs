@@ -123,6 +123,13 @@ internal sealed partial class IscsiConnection
                 return;
             }
         }
+        if (function == TaskManagementFunction.AbortTask && response == TaskManagementResponse.FunctionComplete
+            && affected is [{ CompletedUnaborted: true }])
+        {
+            // The task finished before the abort reached it (e.g. on the HA peer): its response went out, so it was not
+            // aborted; answering FUNCTION COMPLETE too would tell the initiator both.
+            response = TaskManagementResponse.TaskDoesNotExist;
+        }
         // TARGET COLD RESET: the target drops its connections after the response (RFC 7143 §11.5.1).
         SendTaskManagementResponse(response, pdu.InitiatorTaskTag, close: function == TaskManagementFunction.TargetColdReset);
     }
