@@ -7,7 +7,7 @@ namespace CtlHa.Conformance.Suites.Adapters;
 /// URL --control-a ADDR --control-b ADDR</c>): promote/demote with <c>POST /role</c>, link state from <c>GET /status</c>.
 /// It cannot kill nodes or cut the link, so suites that need those are skipped.
 /// </summary>
-public sealed class ControlApiPair : IPairUnderTest
+public sealed class ControlApiPair : ExternalPair
 {
     private readonly Uri _a;
     private readonly Uri _b;
@@ -15,6 +15,7 @@ public sealed class ControlApiPair : IPairUnderTest
     private readonly ControlApiClient _controlB;
 
     public ControlApiPair(Uri a, Uri b, Uri controlA, Uri controlB)
+        : base(a, b)
     {
         _a = a;
         _b = b;
@@ -22,26 +23,16 @@ public sealed class ControlApiPair : IPairUnderTest
         _controlB = new ControlApiClient(controlB);
     }
 
-    public SuiteNeeds Capabilities => SuiteNeeds.Pair | SuiteNeeds.RoleControl;
+    protected override string AdapterName => "the control-API adapter";
 
-    public Uri UrlOf(PairNode node) => node == PairNode.A ? _a : _b;
+    public override SuiteNeeds Capabilities => SuiteNeeds.Pair | SuiteNeeds.RoleControl;
 
     public ControlApiClient ControlOf(PairNode node) => node == PairNode.A ? _controlA : _controlB;
 
-    public Task SetRoleAsync(PairNode node, bool primary, int? lun, CancellationToken cancellationToken) =>
+    public override Task SetRoleAsync(PairNode node, bool primary, int? lun, CancellationToken cancellationToken) =>
         ControlOf(node).SetRoleAsync(primary, lun, cancellationToken);
 
-    public Task KillAsync(PairNode node, CancellationToken cancellationToken) => throw Unsupported("kill a node");
-
-    public Task RestartAsync(PairNode node, CancellationToken cancellationToken) => throw Unsupported("restart a node");
-
-    public Task CutLinkAsync(CancellationToken cancellationToken) => throw Unsupported("cut the interlink");
-
-    public Task StallLinkAsync(CancellationToken cancellationToken) => throw Unsupported("stall the interlink");
-
-    public Task RestoreLinkAsync(CancellationToken cancellationToken) => throw Unsupported("restore the interlink");
-
-    public async Task<bool> WaitLinkedAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public override async Task<bool> WaitLinkedAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -69,7 +60,7 @@ public sealed class ControlApiPair : IPairUnderTest
         }
     }
 
-    public ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         _controlA.Dispose();
         _controlB.Dispose();
@@ -78,6 +69,4 @@ public sealed class ControlApiPair : IPairUnderTest
 
     public override string ToString() => $"pair {_a} + {_b} (control API {_controlA.BaseAddress}, {_controlB.BaseAddress})";
 
-    private static NotSupportedException Unsupported(string what) =>
-        new($"the control-API adapter cannot {what}: only the embedded pair of `ctlha-conform self` can");
 }

@@ -27,15 +27,15 @@ public sealed class ShellCommandException(string message) : Exception(message);
 /// <c>{lun}</c> in a command is replaced by the LUN number, or by <c>all</c> when every LUN is meant. Only role control
 /// is offered: kill, restart and link faults are left to the embedded pair.
 /// </summary>
-public sealed class ShellCommandPair(Uri a, Uri b, ShellCommands commands) : IPairUnderTest
+public sealed class ShellCommandPair(Uri a, Uri b, ShellCommands commands) : ExternalPair(a, b)
 {
-    public SuiteNeeds Capabilities => SuiteNeeds.Pair | SuiteNeeds.RoleControl;
+    protected override string AdapterName => "the shell-command adapter";
+
+    public override SuiteNeeds Capabilities => SuiteNeeds.Pair | SuiteNeeds.RoleControl;
 
     public ShellCommands Commands => commands;
 
-    public Uri UrlOf(PairNode node) => node == PairNode.A ? a : b;
-
-    public Task SetRoleAsync(PairNode node, bool primary, int? lun, CancellationToken cancellationToken)
+    public override Task SetRoleAsync(PairNode node, bool primary, int? lun, CancellationToken cancellationToken)
     {
         var command = (node, primary) switch
         {
@@ -47,17 +47,7 @@ public sealed class ShellCommandPair(Uri a, Uri b, ShellCommands commands) : IPa
         return RunAsync(command.Replace("{lun}", lun?.ToString(CultureInfo.InvariantCulture) ?? "all", StringComparison.Ordinal), commands.Timeout, cancellationToken);
     }
 
-    public Task KillAsync(PairNode node, CancellationToken cancellationToken) => throw Unsupported("kill a node");
-
-    public Task RestartAsync(PairNode node, CancellationToken cancellationToken) => throw Unsupported("restart a node");
-
-    public Task CutLinkAsync(CancellationToken cancellationToken) => throw Unsupported("cut the interlink");
-
-    public Task StallLinkAsync(CancellationToken cancellationToken) => throw Unsupported("stall the interlink");
-
-    public Task RestoreLinkAsync(CancellationToken cancellationToken) => throw Unsupported("restore the interlink");
-
-    public async Task<bool> WaitLinkedAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public override async Task<bool> WaitLinkedAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (commands.Linked is not { } linked)
         {
@@ -84,9 +74,9 @@ public sealed class ShellCommandPair(Uri a, Uri b, ShellCommands commands) : IPa
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    public override string ToString() => $"pair {a} + {b} (shell commands)";
+    public override string ToString() => $"pair {UrlOf(PairNode.A)} + {UrlOf(PairNode.B)} (shell commands)";
 
     /// <summary>Runs <paramref name="command"/> with <c>/bin/sh -c</c>; throws <see cref="ShellCommandException"/> unless it exits 0 in time.</summary>
     public static async Task<string> RunAsync(string command, TimeSpan timeout, CancellationToken cancellationToken)
@@ -155,6 +145,4 @@ public sealed class ShellCommandPair(Uri a, Uri b, ShellCommands commands) : IPa
         }
     }
 
-    private static NotSupportedException Unsupported(string what) =>
-        new($"the shell-command adapter cannot {what}: only the embedded pair of `ctlha-conform self` can");
 }
