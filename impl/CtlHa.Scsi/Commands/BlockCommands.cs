@@ -100,14 +100,16 @@ internal static class BlockCommands
     // ---- READ ---------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// READ(6/10/12/16). Moves the data in chunks: backend read, then Data-In. After the last media read the command
-    /// sets SERSEQ_DONE before sending that data (ctl-ha.md §11.3).
+    /// The checks every READ/WRITE/ORWRITE makes before touching the medium, in CTL's order: LBA range (05/21/00), an
+    /// empty transfer (GOOD at once), the transfer limit (05/24/00 on the length field). Null lets the command go on,
+    /// with the byte offset and length of its extent.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<ScsiOutcome> ReadAsync(CommandContext ctx)
+    private static ScsiOutcome? CheckTransfer(CommandContext ctx, out long offset, out long total)
     {
         var lun = ctx.LogicalUnit;
         ctx.Command.Extent!(ctx.Cdb, out ulong lba, out ulong blocks);
+        offset = (long)lba << lun.BlockSizeShift;
+        total = (long)blocks << lun.BlockSizeShift;
         if (!InRange(lun, lba, blocks))
         {
             return ctx.LbaOutOfRange();
@@ -116,17 +118,26 @@ internal static class BlockCommands
         {
             return ScsiOutcome.Good;
         }
-        long total = (long)blocks << lun.BlockSizeShift;
-        if (total > ctx.Engine.Options.MaxTransferBytes)
+        return total > ctx.Engine.Options.MaxTransferBytes ? ctx.IllegalField(LengthOffset(ctx.Cdb[0])) : null;
+    }
+
+    /// <summary>
+    /// READ(6/10/12/16). Moves the data in chunks: backend read, then Data-In. After the last media read the command
+    /// sets SERSEQ_DONE before sending that data (ctl-ha.md §11.3).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<ScsiOutcome> ReadAsync(CommandContext ctx)
+    {
+        var lun = ctx.LogicalUnit;
+        if (CheckTransfer(ctx, out long offset, out long total) is { } early)
         {
-            return ctx.IllegalField(LengthOffset(ctx.Cdb[0]));
+            return early;
         }
         bool plainRead = IsPlainRead(ctx.Cdb[0]);
         int chunk = (int)Math.Min(total, ctx.Engine.Options.IoChunkBytes);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(chunk);
         try
         {
-            long offset = (long)lba << lun.BlockSizeShift;
             long done = 0;
             while (done < total)
             {
@@ -162,27 +173,16 @@ internal static class BlockCommands
         {
             return ctx.IllegalField(1, 2); // BYTCHK 10b/11b are reserved for WRITE AND VERIFY
         }
-        ctx.Command.Extent!(cdb, out ulong lba, out ulong blocks);
+        if (CheckTransfer(ctx, out long offset, out long total) is { } early)
+        {
+            return early;
+        }
         // WRITE AND VERIFY has no FUA bit, but the data must be on the medium to be verified.
         bool fua = verify || (opcode != 0x0A && (cdb[1] & 0x08) != 0) || !lun.Mode.WriteCacheEnabled;
-        if (!InRange(lun, lba, blocks))
-        {
-            return ctx.LbaOutOfRange();
-        }
-        if (blocks == 0)
-        {
-            return ScsiOutcome.Good;
-        }
-        long total = (long)blocks << lun.BlockSizeShift;
-        if (total > ctx.Engine.Options.MaxTransferBytes)
-        {
-            return ctx.IllegalField(LengthOffset(opcode));
-        }
         int chunk = (int)Math.Min(total, ctx.Engine.Options.IoChunkBytes);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(chunk);
         try
         {
-            long offset = (long)lba << lun.BlockSizeShift;
             // iSCSI residual overflow (RFC 7143 §11.4.5.1, IScsiDataChannel contract): the whole range is asked for, so
             // the frontend sees the overflow, but only the first EDTL bytes are stored (libiscsi iSCSIResiduals.Write*).
             long stored = Math.Min(total, (long)ctx.Task.ExpectedDataTransferLength);
@@ -221,27 +221,16 @@ internal static class BlockCommands
     {
         var lun = ctx.LogicalUnit;
         var cdb = ctx.Cdb;
-        ctx.Command.Extent!(cdb, out ulong lba, out ulong blocks);
+        if (CheckTransfer(ctx, out long offset, out long total) is { } early)
+        {
+            return early;
+        }
         bool fua = (cdb[1] & 0x08) != 0 || !lun.Mode.WriteCacheEnabled;
-        if (!InRange(lun, lba, blocks))
-        {
-            return ctx.LbaOutOfRange();
-        }
-        if (blocks == 0)
-        {
-            return ScsiOutcome.Good;
-        }
-        long total = (long)blocks << lun.BlockSizeShift;
-        if (total > ctx.Engine.Options.MaxTransferBytes)
-        {
-            return ctx.IllegalField(LengthOffset(cdb[0]));
-        }
         int chunk = (int)Math.Min(total, ctx.Engine.Options.IoChunkBytes);
         byte[] data = ArrayPool<byte>.Shared.Rent(chunk);
         byte[] media = ArrayPool<byte>.Shared.Rent(chunk);
         try
         {
-            long offset = (long)lba << lun.BlockSizeShift;
             long done = 0;
             while (done < total)
             {
