@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using CtlHa.Core;
 using CtlHa.Scsi;
@@ -50,7 +51,10 @@ public sealed partial class HaNode
         }
         ulong handle = (ulong)Interlocked.Increment(ref _nextOriginatorHandle);
         var nexus = NexusDirectory.WireNexus(index, lunId);
-        var forwarded = new Forwarded(handle, task, nexus, cancellationToken);
+        // Proxy: what follows the primary's answer is only the response. Standby/shared: the local execution, which
+        // may run inline in the receive loop only when it is a short read (no flush, no big write on that thread).
+        bool inlineContinuation = _options.Mode == HaMode.Proxy || IsShortRead(task.Direction, task.ExpectedDataTransferLength);
+        var forwarded = new Forwarded(handle, task, nexus, inlineContinuation, cancellationToken);
         _forwarded[handle] = forwarded;
         Interlocked.Increment(ref _forwardedCount);
         try
@@ -64,15 +68,8 @@ public sealed partial class HaNode
             {
                 return Busy;
             }
-            ForwardResult result;
-            try
-            {
-                result = await forwarded.Done.Task.WaitAsync(_options.ForwardTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                return Busy;
-            }
+            // No timer per command: SweepForwardedAsync ends the ones past ForwardTimeout (BUSY) or cancelled.
+            var result = await forwarded.Done.Task.ConfigureAwait(false);
             if (result.PrimaryHandle == 0)
             {
                 // Proxy: the primary's status; but a command whose data could not reach or come from the initiator here
@@ -103,6 +100,38 @@ public sealed partial class HaNode
         {
             _forwarded.TryRemove(handle, out _);
             forwarded.Moves.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>
+    /// Ends forwarded commands the peer has not answered within <see cref="HaNodeOptions.ForwardTimeout"/> with BUSY,
+    /// and those whose initiator connection is gone with a cancellation — a few times a timeout, not a timer each.
+    /// </summary>
+    private async Task SweepForwardedAsync(CancellationToken cancellationToken)
+    {
+        var timeout = _options.ForwardTimeout;
+        var period = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                long now = Stopwatch.GetTimestamp();
+                foreach (var f in _forwarded.Values)
+                {
+                    if (f.CancellationToken.IsCancellationRequested)
+                    {
+                        f.Done.TrySetCanceled(f.CancellationToken);
+                    }
+                    else if (Stopwatch.GetElapsedTime(f.StartedAt, now) > timeout)
+                    {
+                        f.Done.TrySetResult(new ForwardResult(Busy, 0));
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
     }
 
@@ -185,7 +214,8 @@ public sealed partial class HaNode
         {
             if (Interlocked.Exchange(ref f.MoverStarted, 1) == 0)
             {
-                _ = Task.Run(() => MoveAsync(f));
+                // Starts here and runs until its first wait (usually the initiator connection's queue took the data).
+                _ = MoveAsync(f);
             }
             return;
         }
@@ -257,7 +287,22 @@ public sealed partial class HaNode
             Channel = new RemoteDataChannel(this, m, handle),
         };
         Interlocked.Increment(ref _peerExecutedCount);
-        _ = Task.Run(() => _options.Mode == HaMode.Proxy ? ExecuteForPeerAsync(m, handle, task, epoch) : SerializeForPeerAsync(m, handle, task, epoch));
+        if (_options.Mode != HaMode.Proxy)
+        {
+            // Admission only: started here, in the receive loop, so the peer's commands enter the OOA queue in the
+            // order they were sent; it runs until its first wait (a blocking command ahead of it).
+            _ = SerializeForPeerAsync(m, handle, task, epoch);
+        }
+        else if (IsShortRead(task.Direction, task.ExpectedDataTransferLength))
+        {
+            // A short read runs here until its data moves (admission in arrival order, no thread hand-off).
+            _ = ExecuteForPeerAsync(m, handle, task, epoch);
+        }
+        else
+        {
+            // Writes, flushes and long reads must not hold up the receive loop (heartbeats, other commands).
+            _ = Task.Run(() => ExecuteForPeerAsync(m, handle, task, epoch));
+        }
     }
 
     /// <summary>§6.2: execute the peer's command here; data moves over the link; status and sense go back in FinishIo.</summary>
@@ -435,7 +480,13 @@ public sealed partial class HaNode
 
     private readonly record struct ForwardResult(ScsiOutcome Outcome, ulong PrimaryHandle);
 
-    private sealed class Forwarded(ulong handle, ScsiTask task, W.Nexus nexus, CancellationToken cancellationToken)
+    /// <summary>Largest read the interlink's receive loop executes itself (page-cache hits cost microseconds).</summary>
+    private const uint InlineReadLimit = 256 * 1024;
+
+    private static bool IsShortRead(DataDirection direction, uint expectedLength) =>
+        direction == DataDirection.Read && expectedLength <= InlineReadLimit;
+
+    private sealed class Forwarded(ulong handle, ScsiTask task, W.Nexus nexus, bool inlineContinuation, CancellationToken cancellationToken)
     {
         public ulong Handle { get; } = handle;
 
@@ -445,7 +496,15 @@ public sealed partial class HaNode
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 
-        public TaskCompletionSource<ForwardResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public long StartedAt { get; } = Stopwatch.GetTimestamp();
+
+        /// <summary>
+        /// Completed by the interlink's receive loop (or the sweep, or link loss). When the rest of ForwardAsync is
+        /// cheap (proxy: the response; otherwise a short read) it runs inline there until its first wait — one thread
+        /// hand-off less per command; anything else continues on the thread pool.
+        /// </summary>
+        public TaskCompletionSource<ForwardResult> Done { get; } =
+            new(inlineContinuation ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>Segments of one command queued for its mover; the primary sends the next only after a DataMoveDone.</summary>
         public const int MaxQueuedMoves = 8;
@@ -477,7 +536,12 @@ public sealed partial class HaNode
 
         public uint Length { get; } = length;
 
-        public TaskCompletionSource<W.DataMoveDone> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>
+        /// Completed by the receive loop. After Data-In the command only finishes (status, FinishIo): that continues
+        /// inline there; after Data-Out it writes the media, which belongs on the thread pool.
+        /// </summary>
+        public TaskCompletionSource<W.DataMoveDone> Done { get; } =
+            new(direction == W.DataDirection.In ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
 

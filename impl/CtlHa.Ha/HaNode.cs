@@ -138,7 +138,17 @@ public sealed partial class HaNode : IInterlinkHandler
             }
             return;
         }
-        await _link.RunAsync(cancellationToken).ConfigureAwait(false);
+        using var sweepStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sweep = SweepForwardedAsync(sweepStop.Token);
+        try
+        {
+            await _link.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await sweepStop.CancelAsync().ConfigureAwait(false);
+            await sweep.ConfigureAwait(false);
+        }
     }
 
     /// <summary>This node's view of one LUN (an unknown LUN reads as secondary).</summary>

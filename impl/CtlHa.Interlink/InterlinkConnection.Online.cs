@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using CtlHa.Core;
 using CtlHa.Wire;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,7 @@ internal sealed partial class InterlinkConnection
     private const int BatchBytes = 256 * 1024;
 
     private readonly Channel<Outgoing> _sendQueue;
+    private readonly OutputCork _cork = new();
     private readonly long[] _heartbeatSentAt = new long[SentAtRing];
     private long _lastReceived;
     private long _writeStartedAt;
@@ -36,7 +38,7 @@ internal sealed partial class InterlinkConnection
         }
     }
 
-    public async ValueTask<bool> EnqueueAsync(InterlinkMessage message, CancellationToken cancellationToken)
+    public ValueTask<bool> EnqueueAsync(InterlinkMessage message, CancellationToken cancellationToken)
     {
         if (message is AuthChallenge or AuthResponse or Login or Heartbeat or SyncComplete or Goodbye)
         {
@@ -45,14 +47,47 @@ internal sealed partial class InterlinkConnection
 
         if (Volatile.Read(ref _end) is not null)
         {
-            return false;
+            return ValueTask.FromResult(false);
         }
 
         var frame = InterlinkFrame.Encode(message, _peerMaxFrameLength);
+        var outgoing = new Outgoing(frame, InterlinkFrame.UnionKeyOf(message.GetType()));
+        bool io = IsIoMessage(message);
+        if (io)
+        {
+            OutputBurst.Touch(_cork);
+        }
+
+        if (!cancellationToken.IsCancellationRequested && _sendQueue.Writer.TryWrite(outgoing))
+        {
+            // The usual case: room in the queue, no cancellation registrations needed.
+            if (!io)
+            {
+                _cork.Flush(); // state sync is not held back behind a burst of I/O
+            }
+
+            return ValueTask.FromResult(true);
+        }
+
+        return WaitAndEnqueueAsync(outgoing, cancellationToken);
+    }
+
+    /// <summary>Per-command messages, which a burst may hold back; everything else wakes the send loop at once.</summary>
+    private static bool IsIoMessage(InterlinkMessage message) =>
+        message is Serialize or ReadyToRun or SerializeFailed or FinishIo or DataMove or DataMoveDone;
+
+    private async ValueTask<bool> WaitAndEnqueueAsync(Outgoing outgoing, CancellationToken cancellationToken)
+    {
+        _cork.Flush(); // a full queue: let the send loop drain it now
+        if (Volatile.Read(ref _end) is not null)
+        {
+            return false;
+        }
+
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
         try
         {
-            await _sendQueue.Writer.WriteAsync(new Outgoing(frame, InterlinkFrame.UnionKeyOf(message.GetType())), linked.Token).ConfigureAwait(false);
+            await _sendQueue.Writer.WriteAsync(outgoing, linked.Token).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -100,6 +135,7 @@ internal sealed partial class InterlinkConnection
         {
             await handler.OnLinkUpAsync(PeerInfo!, _cts.Token).ConfigureAwait(false);
             await _sendQueue.Writer.WriteAsync(new Outgoing(null, SyncCompleteMarker), _cts.Token).ConfigureAwait(false);
+            _cork.Flush();
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException && _cts.IsCancellationRequested)
         {
@@ -120,10 +156,30 @@ internal sealed partial class InterlinkConnection
                 var result = await _reader.ReadAsync(_cts.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var keepReading = true;
-                while (keepReading && InterlinkFrame.TryReadFrame(ref buffer, _options.MaxFrameLength, out var message))
+                // One output burst for what this read delivered: the answers made meanwhile leave in one write.
+                var burst = OutputBurst.Begin();
+                try
                 {
-                    Volatile.Write(ref _lastReceived, _time.GetTimestamp());
-                    keepReading = await DispatchAsync(message, handler).ConfigureAwait(false);
+                    while (keepReading && InterlinkFrame.TryReadFrame(ref buffer, _options.MaxFrameLength, out var message))
+                    {
+                        Volatile.Write(ref _lastReceived, _time.GetTimestamp());
+                        var dispatch = DispatchAsync(message, handler);
+                        if (dispatch.IsCompletedSuccessfully)
+                        {
+                            keepReading = dispatch.Result;
+                        }
+                        else
+                        {
+                            burst.Dispose(); // a burst never spans an await
+                            burst = default;
+                            keepReading = await dispatch.ConfigureAwait(false);
+                            burst = OutputBurst.Begin();
+                        }
+                    }
+                }
+                finally
+                {
+                    burst.Dispose();
                 }
 
                 _reader.AdvanceTo(buffer.Start, buffer.End);
@@ -228,6 +284,8 @@ internal sealed partial class InterlinkConnection
         {
             while (await reader.WaitToReadAsync(_cts.Token).ConfigureAwait(false))
             {
+                // A burst of the receive loop (or an iSCSI read loop) still making messages: send them together.
+                await _cork.WaitReleasedAsync().ConfigureAwait(false);
                 while (batch.WrittenCount < BatchBytes && reader.TryRead(out var item))
                 {
                     batch.Write(Materialize(item));
@@ -308,6 +366,7 @@ internal sealed partial class InterlinkConnection
                     if (_sendQueue.Writer.TryWrite(new Outgoing(null, HeartbeatMarker)))
                     {
                         lastQueued = now;
+                        _cork.Flush(); // heartbeats never wait for a burst
                     }
                 }
             }

@@ -51,6 +51,9 @@ internal sealed partial class InterlinkConnection : IAsyncDisposable
         {
             SingleReader = true,
             FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait,
+            // The producer that wakes an idle send loop runs it (to the burst wait, or through one write): no thread
+            // hand-off per message. Safe: producers never hold a lock while they enqueue.
+            AllowSynchronousContinuations = true,
         });
         _lastReceived = _time.GetTimestamp();
     }
@@ -66,6 +69,7 @@ internal sealed partial class InterlinkConnection : IAsyncDisposable
         if (Interlocked.CompareExchange(ref _end, end, null) is null)
         {
             _cts.Cancel();
+            _cork.Flush(); // a send loop waiting for a burst to end sees the cancellation now
         }
     }
 

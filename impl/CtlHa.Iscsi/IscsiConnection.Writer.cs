@@ -59,8 +59,12 @@ internal sealed partial class IscsiConnection
     private bool _txHeaderDigest;
     private bool _txDataDigest;
 
+    // Held while a burst (OutputBurst) of the read loop or the interlink makes more responses for this connection.
+    private readonly CtlHa.Core.OutputCork _cork = new();
+
     private void Enqueue(ref OutgoingPdu pdu)
     {
+        CtlHa.Core.OutputBurst.Touch(_cork);
         if (!_outbox.Writer.TryWrite(pdu))
         {
             pdu.DataInNotify?.Fail(new OperationCanceledException("connection closed"));
@@ -88,6 +92,8 @@ internal sealed partial class IscsiConnection
         {
             while (closeReason is null && await reader.WaitToReadAsync().ConfigureAwait(false))
             {
+                // A burst still making responses: write them all in one go when it ends.
+                await _cork.WaitReleasedAsync().ConfigureAwait(false);
                 long unflushed = 0;
                 while (closeReason is null && reader.TryRead(out OutgoingPdu pdu))
                 {

@@ -137,6 +137,8 @@ internal sealed partial class IscsiConnection
                 Volatile.Write(ref _lastReceiveTicks, Environment.TickCount64);
                 _pingOutstanding = false;
             }
+            // Everything this read delivered is handled in one output burst: the responses made meanwhile leave together.
+            var burst = OutputBurst.Begin();
             try
             {
                 while (State is ConnectionState.Login or ConnectionState.FullFeature or ConnectionState.LoggingOut)
@@ -158,7 +160,10 @@ internal sealed partial class IscsiConnection
                     {
                         if (State == ConnectionState.Login)
                         {
+                            burst.Dispose(); // a burst never spans an await
+                            burst = default;
                             await HandleLoginAsync(frame).ConfigureAwait(false);
+                            burst = OutputBurst.Begin();
                         }
                         else
                         {
@@ -173,6 +178,7 @@ internal sealed partial class IscsiConnection
             }
             finally
             {
+                burst.Dispose();
                 _input.AdvanceTo(buffer.Start, buffer.End);
             }
             if (State is ConnectionState.Closed or ConnectionState.Broken)

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using CtlHa.Core;
 using Microsoft.Win32.SafeHandles;
 
 namespace CtlHa.Scsi.Backends;
@@ -63,6 +64,9 @@ public sealed class FileBackend : IBlockBackend
         }
     }
 
+    /// <summary>Writes larger than this (or with FUA) first release the caller's output burst (<see cref="OutputBurst"/>).</summary>
+    private const int SlowWriteBytes = 64 * 1024;
+
     public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         if (!_inlineIo)
@@ -103,6 +107,10 @@ public sealed class FileBackend : IBlockBackend
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, bool forceUnitAccess, CancellationToken cancellationToken)
     {
+        if (forceUnitAccess || source.Length > SlowWriteBytes)
+        {
+            OutputBurst.Release(); // may block on the disk: responses already made go out first
+        }
         if (_inlineIo)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -120,12 +128,14 @@ public sealed class FileBackend : IBlockBackend
 
     public ValueTask FlushAsync(CancellationToken cancellationToken)
     {
+        OutputBurst.Release(); // fsync may take long: responses already made go out first
         RandomAccess.FlushToDisk(_handle);
         return ValueTask.CompletedTask;
     }
 
     public async ValueTask UnmapAsync(long offset, long length, CancellationToken cancellationToken)
     {
+        OutputBurst.Release(); // hole punching may take long
         if (length <= 0)
         {
             return;
