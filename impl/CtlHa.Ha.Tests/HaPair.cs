@@ -71,11 +71,12 @@ public sealed class TestNode
     private static long s_ids;
     private int _tag;
 
-    public TestNode(HaNodeOptions options, IBlockBackend backend)
+    /// <param name="serial">The LUN's serial, from which its device id derives (another one = another identity).</param>
+    public TestNode(HaNodeOptions options, IBlockBackend backend, string serial = "HA0", ScsiEngineOptions? engineOptions = null)
     {
         Backend = backend;
         Node = HaNode.Create(options,
-            alua => new ScsiEngine([new LogicalUnit(0, backend, new LogicalUnitOptions { Serial = "HA0" })], new ScsiEngineOptions { Alua = alua }, NullLoggerFactory.Instance),
+            alua => new ScsiEngine([new LogicalUnit(0, backend, new LogicalUnitOptions { Serial = serial })], (engineOptions ?? new ScsiEngineOptions()) with { Alua = alua }, NullLoggerFactory.Instance),
             NullLoggerFactory.Instance);
         Nexus = NewNexus("iqn.test:host" + options.NodeId);
     }

@@ -258,7 +258,7 @@ public sealed class HaPairTests
         {
             NodeId = 2, Mode = HaMode.Proxy, DefaultRole = HaRole.Secondary,
             Interlink = HaPair.Fast(new CtlHa.Interlink.InterlinkEndpoint(CtlHa.Interlink.InterlinkSide.Connect, endPoint)),
-        }, new MemoryBackend(8 << 20)); // other size
+        }, new MemoryBackend(4 << 20), serial: "OTHER"); // another device identifier (a size alone is not identity)
         var runB = b.Node.RunAsync(stop.Token);
         try
         {

@@ -2,6 +2,7 @@ using CtlHa.Core;
 using CtlHa.Interlink;
 using CtlHa.Scsi;
 using CtlHa.Scsi.Reservations;
+using Microsoft.Extensions.Logging;
 using W = CtlHa.Wire;
 
 namespace CtlHa.Ha;
@@ -295,9 +296,9 @@ public sealed partial class HaNode
         {
             conflict = "device identifier differs";
         }
-        else if (m.SizeInBlocks != (ulong)lun.BlockCount || m.BlockSize != lun.BlockSize)
+        else if (m.BlockSize != lun.BlockSize)
         {
-            conflict = $"size differs ({m.SizeInBlocks} x {m.BlockSize} on node {3 - NodeId}, {lun.BlockCount} x {lun.BlockSize} here)";
+            conflict = $"block size differs ({m.BlockSize} on node {3 - NodeId}, {lun.BlockSize} here)";
         }
         bool peerPrimary = (m.Flags & W.LunRoleFlags.Primary) != 0 && (m.Flags & W.LunRoleFlags.Disabled) == 0;
         bool adopt;
@@ -305,6 +306,16 @@ public sealed partial class HaNode
         lock (_lock)
         {
             adopt = conflict is null && _luns[lun.LunId].Role != HaRole.Primary && peerPrimary;
+        }
+        if (conflict is null && m.SizeInBlocks != (ulong)lun.BlockCount)
+        {
+            // The capacity is not identity (PROTOCOL.md §6: it changes on an online resize): the secondary takes the
+            // primary's, with 2A/09 for its own initiators; a primary keeps its own (the secondary will adopt it).
+            conflict = adopt ? await AdoptCapacityAsync(lun, m.SizeInBlocks, cancellationToken).ConfigureAwait(false) : null;
+            adopt &= conflict is null;
+        }
+        lock (_lock)
+        {
             importScsi2 = conflict is null && (adopt || _peerSyncComplete);
         }
 
@@ -343,6 +354,64 @@ public sealed partial class HaNode
         {
             await AnnounceLunAsync(lun.LunId, withModePages: true, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Takes the primary's capacity (LunSync.SizeInBlocks); returns why it could not (a conflict) or null.</summary>
+    private async ValueTask<string?> AdoptCapacityAsync(LogicalUnit lun, ulong sizeInBlocks, CancellationToken cancellationToken)
+    {
+        long before = lun.BlockCount;
+        try
+        {
+            if (sizeInBlocks == 0 || sizeInBlocks > long.MaxValue / (ulong)lun.BlockSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(sizeInBlocks), $"{sizeInBlocks} blocks");
+            }
+            // Shared: the same file, already grown by the primary (its length is re-read, never truncated). Standby/proxy:
+            // the closed store only takes the size, so a later promotion opens the grown file without a size mismatch.
+            await lun.AdoptCapacityAsync((long)sizeInBlocks, cancellationToken).ConfigureAwait(false);
+            Log.CapacityAdopted(_logger, lun.LunId, before, (long)sizeInBlocks);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException or ArgumentException or UnauthorizedAccessException)
+        {
+            return $"size differs ({sizeInBlocks} blocks on node {3 - NodeId}, {before} here) and cannot be adopted: {e.Message}";
+        }
+    }
+
+    // ---- online resize ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Grows a LUN at run time (ctlha lun resize). While linked only the LUN's primary may (the secondary refuses with
+    /// <see cref="InvalidOperationException"/>); it grows the store, raises 2A/09 for its initiators, then sends a LunSync
+    /// with the new SizeInBlocks and waits for the peer to apply it (SyncFence), so the peer's initiators see 2A/09 and
+    /// the new READ CAPACITY once this returns. Returns false when the size is unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">No such LUN, or a size that is not a whole number of blocks.</exception>
+    /// <exception cref="InvalidOperationException">Refused: secondary while linked, or a shrink.</exception>
+    /// <exception cref="NotSupportedException">The backing store cannot change size.</exception>
+    public async Task<bool> ResizeLunAsync(int lunId, long sizeBytes, CancellationToken cancellationToken = default)
+    {
+        if (_engine.FindLogicalUnit(lunId) is not { } lun)
+        {
+            throw new ArgumentException($"LUN {lunId} does not exist");
+        }
+        if (sizeBytes <= 0 || sizeBytes % lun.BlockSize != 0)
+        {
+            throw new ArgumentException($"LUN {lunId}: size {sizeBytes} is not a positive multiple of the block size {lun.BlockSize}");
+        }
+        var view = ViewOf(lunId);
+        if (IsLinked && view.LocalRole != HaRole.Primary)
+        {
+            throw new InvalidOperationException(
+                $"LUN {lunId} is secondary on node {NodeId} and the interlink is up: resize it on its primary (node {3 - NodeId})");
+        }
+        bool changed = await lun.ResizeAsync(sizeBytes / lun.BlockSize, cancellationToken).ConfigureAwait(false);
+        if (changed && IsLinked)
+        {
+            await SendAsync(BuildLunSync(lun), cancellationToken).ConfigureAwait(false);
+            await FenceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return changed;
     }
 
     private static PrSnapshot ToSnapshot(W.LunSync m)
@@ -623,5 +692,17 @@ public sealed partial class HaNode
                 return; // an abort changes nothing the peer's initiators can observe: no fence
         }
         await FenceAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
+
+public sealed partial class HaNode
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 90, Level = LogLevel.Information, Message = "LUN {Lun}: capacity adopted from the primary, {Before} -> {After} blocks")]
+        public static partial void CapacityAdopted(ILogger logger, int lun, long before, long after);
+
+        [LoggerMessage(EventId = 91, Level = LogLevel.Information, Message = "LUN {Lun}: thin-provisioning threshold reached (descriptor at {Information}); 38/07 sent to the peer")]
+        public static partial void ThresholdShipped(ILogger logger, int lun, ulong information);
     }
 }

@@ -16,6 +16,7 @@ public static class CtlHaCli
         root.Add(BuildPair());
         root.Add(BuildStatus());
         root.Add(BuildRole());
+        root.Add(BuildLun());
         return root;
     }
 
@@ -186,6 +187,32 @@ public static class CtlHaCli
             }
         });
         return cmd;
+    }
+
+    /// <summary>`ctlha lun resize --control ADDR:PORT --lun N --size SIZE`: grow a LUN online (on the primary when paired).</summary>
+    private static Command BuildLun()
+    {
+        var control = new Option<string>("--control") { Description = "control API ADDR:PORT", Required = true };
+        var lun = new Option<int>("--lun") { Description = "the LUN", Required = true };
+        var size = new Option<string>("--size") { Description = "new capacity (e.g. 512M, 2G); only growing is supported", Required = true };
+        var resize = new Command("resize", "grow a LUN online: initiators on both nodes get CAPACITY DATA HAS CHANGED (2A/09)") { control, lun, size };
+        resize.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var ep = NodeSettings.ParseEndPoint(parse.GetValue(control)!, "--control");
+                long bytes = NodeSettings.ParseSize(parse.GetValue(size)!, "--size");
+                using var client = new ControlClient(ep);
+                Console.WriteLine(await client.ResizeLunAsync(parse.GetValue(lun), bytes, ct));
+                return 0;
+            }
+            catch (Exception e) when (e is SettingsException or ControlException or HttpRequestException)
+            {
+                Console.Error.WriteLine($"ctlha lun resize: {e.Message}");
+                return 1;
+            }
+        });
+        return new Command("lun", "LUN administration") { resize };
     }
 
     private static void LoadConfig(NodeSettings settings, FileInfo file)

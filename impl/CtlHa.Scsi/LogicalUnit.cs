@@ -41,8 +41,8 @@ public sealed partial class LogicalUnit
         Options = options;
         BlockSize = options.BlockSize;
         BlockSizeShift = options.BlockSize == 512 ? 9 : 12;
-        BlockCount = backend.SizeBytes / options.BlockSize;
-        if (BlockCount <= 0)
+        _blockCount = backend.SizeBytes / options.BlockSize;
+        if (_blockCount <= 0)
         {
             throw new ArgumentException("Backend is smaller than one block.", nameof(backend));
         }
@@ -73,8 +73,10 @@ public sealed partial class LogicalUnit
     /// <summary>LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (READ CAPACITY(16) byte 13), from the options.</summary>
     public byte PhysicalBlockExponent { get; }
 
-    /// <summary>Number of logical blocks (RETURNED LOGICAL BLOCK ADDRESS + 1).</summary>
-    public long BlockCount { get; }
+    private long _blockCount;
+
+    /// <summary>Number of logical blocks (RETURNED LOGICAL BLOCK ADDRESS + 1); changes on <see cref="ResizeAsync"/>.</summary>
+    public long BlockCount => Volatile.Read(ref _blockCount);
 
     public string Serial { get; }
 
@@ -126,6 +128,17 @@ public sealed partial class LogicalUnit
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The sense a reported UA carries: ASC/ASCQ of the bit, plus for 38/07 the INFORMATION field (SBC-4 §4.7.3.6.3:
+    /// the offset of the threshold descriptor in the Logical Block Provisioning mode page).
+    /// </summary>
+    internal Sense UnitAttentionSense(UnitAttention ua)
+    {
+        var (asc, ascq) = UnitAttentionCodes.Codes(ua);
+        var sense = new Sense(SenseKey.UnitAttention, asc, ascq);
+        return ua == UnitAttention.ThinProvisioningThreshold ? sense.WithInformation(ThresholdInformation) : sense;
     }
 
     /// <summary>Clears pending unit attentions for a nexus.</summary>

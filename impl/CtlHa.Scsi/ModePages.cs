@@ -60,6 +60,7 @@ public sealed class ModePages
     private readonly List<ModePage> _pages = [];
     private readonly ModePage _control;
     private readonly ModePage _caching;
+    private readonly ModePage _rigid;
 
     internal Lock SyncRoot { get; } = new();
 
@@ -88,7 +89,7 @@ public sealed class ModePages
         rigid[4] = (byte)cylinders;
         rigid[5] = Heads;
         BinaryPrimitives.WriteUInt16BigEndian(rigid.AsSpan(20), rpm);
-        Add(0x04, 0, rigid, Mask(rigid, 2), false);
+        _rigid = Add(0x04, 0, rigid, Mask(rigid, 2), false);
 
         // 07h Verify Error Recovery (SBC-4 §6.5.13). Changeable: PER.
         Add(0x07, 0, [0x07, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -133,6 +134,21 @@ public sealed class ModePages
         byte[] lbpMask = Mask(lbp, 4);
         lbpMask[4] = 0x01;
         Add(0x1C, 0x02, lbp, lbpMask, true);
+    }
+
+    /// <summary>After an online resize: the Rigid Disk page's cylinder count follows the capacity (all images).</summary>
+    internal void SetCapacity(long blockCount)
+    {
+        long cylinders = Math.Min(blockCount / (SectorsPerTrack * Heads), 0xFFFFFF);
+        lock (SyncRoot)
+        {
+            foreach (byte[] image in new[] { _rigid.Current, _rigid.Default, _rigid.Saved })
+            {
+                image[2] = (byte)(cylinders >> 16);
+                image[3] = (byte)(cylinders >> 8);
+                image[4] = (byte)cylinders;
+            }
+        }
     }
 
     /// <summary>The pages in MODE SENSE order (page code, then subpage).</summary>

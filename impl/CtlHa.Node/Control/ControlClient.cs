@@ -6,7 +6,7 @@ namespace CtlHa.Node;
 /// <summary>A control API call failed in a way the operator should read.</summary>
 public sealed class ControlException(string message) : Exception(message);
 
-/// <summary>Client side of the control API, used by `ctlha status` and `ctlha role`.</summary>
+/// <summary>Client side of the control API, used by `ctlha status`, `ctlha role` and `ctlha lun resize`.</summary>
 public sealed class ControlClient : IDisposable
 {
     private readonly HttpClient _http;
@@ -28,5 +28,16 @@ public sealed class ControlClient : IDisposable
         return resp.IsSuccessStatusCode ? body : throw new ControlException($"{(int)resp.StatusCode} {body}");
     }
 
+    /// <summary>POST /lun/resize; the node's answer, or <see cref="ControlException"/> with its refusal.</summary>
+    public async Task<string> ResizeLunAsync(int lun, long sizeBytes, CancellationToken ct)
+    {
+        using var resp = await _http.PostAsJsonAsync("lun/resize", new ResizeRequest(lun, sizeBytes), ct);
+        string body = await resp.Content.ReadAsStringAsync(ct);
+        return resp.IsSuccessStatusCode ? body : throw new ControlException($"{(int)resp.StatusCode} {body}");
+    }
+
     public void Dispose() => _http.Dispose();
 }
+
+/// <summary>Body of POST /lun/resize: the LUN and its new capacity in bytes (a multiple of the block size).</summary>
+public sealed record ResizeRequest(int? Lun, long? SizeBytes);

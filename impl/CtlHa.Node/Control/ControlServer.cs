@@ -9,7 +9,8 @@ namespace CtlHa.Node;
 
 /// <summary>
 /// The control API: a small HTTP/JSON endpoint (curl-friendly) per node.
-/// GET /status → <see cref="NodeStatus"/>; POST /role {"role":"primary","lun":0} → promote/demote.
+/// GET /status → <see cref="NodeStatus"/>; POST /role {"role":"primary","lun":0} → promote/demote;
+/// POST /lun/resize {"lun":0,"sizeBytes":N} → grow a LUN online (2A/09 for every initiator, on both nodes).
 /// </summary>
 internal sealed class ControlServer : IAsyncDisposable
 {
@@ -29,6 +30,15 @@ internal sealed class ControlServer : IAsyncDisposable
                 return Results.BadRequest(new { error = $"role '{req.Role}' must be primary or secondary" });
             }
             var result = await node.SetRoleAsync(role, req.Lun, ct);
+            return result.Ok ? Results.Ok(new { message = result.Message }) : Results.Conflict(new { error = result.Message });
+        });
+        _app.MapPost("/lun/resize", async (ResizeRequest req, CancellationToken ct) =>
+        {
+            if (req.Lun is not { } lun || req.SizeBytes is not { } size)
+            {
+                return Results.BadRequest(new { error = "lun and sizeBytes are required" });
+            }
+            var result = await node.ResizeLunAsync(lun, size, ct);
             return result.Ok ? Results.Ok(new { message = result.Message }) : Results.Conflict(new { error = result.Message });
         });
     }

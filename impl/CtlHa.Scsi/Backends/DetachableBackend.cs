@@ -20,13 +20,17 @@ public sealed class DetachableBackend : IBlockBackend
     {
         ArgumentNullException.ThrowIfNull(opened);
         ArgumentNullException.ThrowIfNull(reopen);
-        SizeBytes = opened.SizeBytes;
+        _sizeBytes = opened.SizeBytes;
         IsThin = opened.IsThin;
         _inner = opened;
         _open = reopen;
     }
 
-    public long SizeBytes { get; }
+    private long _sizeBytes;
+    private bool _resizedWhileClosed;
+
+    /// <summary>The LUN's capacity: the store's when opened, then what <see cref="ResizeAsync"/> set (open or closed).</summary>
+    public long SizeBytes => Volatile.Read(ref _sizeBytes);
 
     public bool IsThin { get; }
 
@@ -43,12 +47,19 @@ public sealed class DetachableBackend : IBlockBackend
                 return;
             }
             var inner = _open();
+            if (inner.SizeBytes < SizeBytes && _resizedWhileClosed)
+            {
+                // The LUN grew while this node had the store closed (the primary resized it): a shared file is already
+                // that long; a store of its own is extended the same way (sparse) rather than refused.
+                inner.ResizeAsync(SizeBytes, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            }
             if (inner.SizeBytes != SizeBytes)
             {
                 inner.DisposeAsync().AsTask().GetAwaiter().GetResult();
                 throw new IOException($"the backing store now has {inner.SizeBytes} bytes, the LUN {SizeBytes}");
             }
             Volatile.Write(ref _inner, inner);
+            _resizedWhileClosed = false;
         }
         finally
         {
@@ -74,6 +85,32 @@ public sealed class DetachableBackend : IBlockBackend
             }
             await inner.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             await inner.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _transition.Release();
+        }
+    }
+
+    /// <summary>
+    /// Changes the capacity. Open: the store is resized. Closed (a standby/proxy secondary adopting the primary's
+    /// capacity): only the size changes, and the next <see cref="Open"/> expects it (growing a shorter store to it).
+    /// </summary>
+    public async ValueTask ResizeAsync(long sizeBytes, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sizeBytes);
+        await _transition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_inner is { } inner)
+            {
+                await inner.ResizeAsync(sizeBytes, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _resizedWhileClosed = true;
+            }
+            Volatile.Write(ref _sizeBytes, sizeBytes);
         }
         finally
         {

@@ -20,13 +20,15 @@ public sealed class FileBackend : IBlockBackend
     private FileBackend(SafeFileHandle handle, long sizeBytes, bool inlineIo)
     {
         _handle = handle;
-        SizeBytes = sizeBytes;
+        _sizeBytes = sizeBytes;
         _inlineIo = inlineIo;
     }
 
     private readonly bool _inlineIo;
 
-    public long SizeBytes { get; }
+    private long _sizeBytes;
+
+    public long SizeBytes => Volatile.Read(ref _sizeBytes);
 
     public bool IsThin => true;
 
@@ -208,6 +210,19 @@ public sealed class FileBackend : IBlockBackend
             pos = dataEnd;
         }
         return ValueTask.FromResult<IReadOnlyList<AllocationExtent>>(result);
+    }
+
+    /// <summary>Grows the file sparsely (ftruncate) when it is shorter than the new capacity; never truncates it.</summary>
+    public ValueTask ResizeAsync(long sizeBytes, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sizeBytes);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (RandomAccess.GetLength(_handle) < sizeBytes)
+        {
+            RandomAccess.SetLength(_handle, sizeBytes);
+        }
+        Volatile.Write(ref _sizeBytes, sizeBytes);
+        return ValueTask.CompletedTask;
     }
 
     private static void Add(List<AllocationExtent> list, long offset, long length, bool mapped)

@@ -29,6 +29,15 @@ public interface IBlockBackend : IAsyncDisposable
     /// exactly (GET LBA STATUS).
     /// </summary>
     ValueTask<IReadOnlyList<AllocationExtent>> GetAllocationAsync(long offset, long length, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Changes the capacity (online LUN resize). A larger one grows the store (a file sparsely, with ftruncate); a
+    /// smaller one only lowers <see cref="SizeBytes"/> and never truncates: the bytes beyond stay in the store (an HA
+    /// peer adopting the primary's capacity must not destroy data the primary owns). Stores that cannot change size
+    /// keep the default, which refuses.
+    /// </summary>
+    ValueTask ResizeAsync(long sizeBytes, CancellationToken cancellationToken) =>
+        ValueTask.FromException(new NotSupportedException($"{GetType().Name} cannot change its capacity"));
 }
 
 /// <summary>One run of bytes that are all mapped or all deallocated.</summary>

@@ -112,8 +112,7 @@ internal static partial class PrimaryCommands
             {
                 engine.ClearLunChange(slot);
             }
-            var (asc, ascq) = UnitAttentionCodes.Codes(ua);
-            sense = new Sense(SenseKey.UnitAttention, asc, ascq);
+            sense = ctx.LogicalUnit.UnitAttentionSense(ua);
         }
         return ctx.SendDataInAsync(sense.ToArray(desc), ctx.Cdb[4]);
     }

@@ -39,8 +39,7 @@ public sealed partial class ScsiEngine
                 {
                     ClearLunChange(nexus.Slot);
                 }
-                var (asc, ascq) = UnitAttentionCodes.Codes(ua);
-                return ScsiOutcome.Check(new Sense(SenseKey.UnitAttention, asc, ascq), descriptorSense);
+                return ScsiOutcome.Check(lun.UnitAttentionSense(ua), descriptorSense);
             }
         }
         return null;
