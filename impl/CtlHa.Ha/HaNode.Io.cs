@@ -54,7 +54,7 @@ public sealed partial class HaNode
         // Proxy: what follows the primary's answer is only the response. Standby/shared: the local execution, which
         // may run inline in the receive loop only when it is a short read (no flush, no big write on that thread).
         bool inlineContinuation = _options.Mode == HaMode.Proxy || IsShortRead(task.Direction, task.ExpectedDataTransferLength);
-        var forwarded = new Forwarded(handle, task, nexus, inlineContinuation, cancellationToken);
+        var forwarded = new Forwarded(handle, task, nexus, inlineContinuation, withMoves: _options.Mode == HaMode.Proxy, cancellationToken);
         _forwarded[handle] = forwarded;
         Interlocked.Increment(ref _forwardedCount);
         try
@@ -72,6 +72,13 @@ public sealed partial class HaNode
             var result = await forwarded.Done.Task.ConfigureAwait(false);
             if (result.PrimaryHandle == 0)
             {
+                // Proxy: FinishIo may overtake the delivery of a read's data (the primary does not wait for the
+                // DataMoveDone of a read's single segment): let the mover deliver every DataMove that came before it.
+                if (forwarded.Moves is { } moves && Volatile.Read(ref forwarded.Mover) is { } mover)
+                {
+                    moves.Writer.TryComplete();
+                    await mover.ConfigureAwait(false);
+                }
                 // Proxy: the primary's status; but a command whose data could not reach or come from the initiator here
                 // (aborted by ABORT TASK, or the connection broke) ends without a response, as an aborted task does.
                 return Volatile.Read(ref forwarded.LocalTransferFailed) ? ScsiOutcome.Aborted(report: false) : result.Outcome;
@@ -99,7 +106,7 @@ public sealed partial class HaNode
         finally
         {
             _forwarded.TryRemove(handle, out _);
-            forwarded.Moves.Writer.TryComplete();
+            forwarded.Moves?.Writer.TryComplete();
         }
     }
 
@@ -200,22 +207,26 @@ public sealed partial class HaNode
     /// <summary>§6.3 originator side: queue the segment to the command's own mover so a slow initiator never stalls the link.</summary>
     private void OnDataMove(W.DataMove m)
     {
+        if (_options.Mode != HaMode.Proxy)
+        {
+            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange, $"DataMove in mode {_options.Mode}: only proxy moves data over the link");
+        }
         var f = FindForwarded(m.OriginatorHandle, "DataMove");
         // No check against the initiator's expected length: the command's own data may exceed it (residual overflow,
         // which the frontend truncates and reports); the wire bounds each field and the queue below bounds memory.
-        if (f is not null && f.Moves.Reader.Count >= Forwarded.MaxQueuedMoves)
+        if (f?.Moves is { } full && full.Reader.Count >= Forwarded.MaxQueuedMoves)
         {
             // A primary waits for each segment's DataMoveDone: more than a few unacknowledged segments of one command
             // is a peer that ignores flow control, and buffering them would let it grow this node's memory at will.
             throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange,
                 $"more than {Forwarded.MaxQueuedMoves} unacknowledged DataMoves for command {m.OriginatorHandle}");
         }
-        if (f is not null && f.Moves.Writer.TryWrite(m))
+        if (f?.Moves is { } moves && moves.Writer.TryWrite(m))
         {
             if (Interlocked.Exchange(ref f.MoverStarted, 1) == 0)
             {
                 // Starts here and runs until its first wait (usually the initiator connection's queue took the data).
-                _ = MoveAsync(f);
+                Volatile.Write(ref f.Mover, MoveAsync(f));
             }
             return;
         }
@@ -225,7 +236,7 @@ public sealed partial class HaNode
 
     private async Task MoveAsync(Forwarded f)
     {
-        await foreach (var m in f.Moves.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        await foreach (var m in f.Moves!.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
             uint status = W.ScsiWire.PortStatusGood;
             byte[] data = [];
@@ -403,6 +414,30 @@ public sealed partial class HaNode
         transfer.Done.TrySetResult(m);
     }
 
+    /// <summary>
+    /// A read's only segment (§6.3, pipelined): sent without waiting for its DataMoveDone, so FinishIo follows in the
+    /// same write. The originator delivers the data before it answers (it drains its mover on FinishIo) and reports a
+    /// failed delivery itself; the DataMoveDone, when it comes, is still checked against the DataMove.
+    /// </summary>
+    internal ValueTask SendFinalSegmentAsync(W.Serialize origin, ulong primaryHandle, uint offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        ulong transferHandle = (ulong)Interlocked.Increment(ref _nextTransferHandle);
+        var transfer = new Transfer(primaryHandle, origin.OriginatorHandle, W.DataDirection.In, offset, (uint)data.Length, pipelined: true);
+        _transfers[transferHandle] = transfer;
+        var move = new W.DataMove(origin.Nexus, origin.OriginatorHandle, primaryHandle, transferHandle, W.DataDirection.In, offset, (uint)data.Length,
+            data.ToArray(), true);
+        return SendOrFailAsync(move, transferHandle, cancellationToken);
+    }
+
+    private async ValueTask SendOrFailAsync(W.DataMove move, ulong transferHandle, CancellationToken cancellationToken)
+    {
+        if (!IsLinked || !await SendAsync(move, cancellationToken).ConfigureAwait(false))
+        {
+            _transfers.TryRemove(transferHandle, out _);
+            throw new HaTransferException(W.ScsiWire.PortStatusSendFailed);
+        }
+    }
+
     internal async ValueTask<W.DataMoveDone> MoveSegmentAsync(W.Serialize origin, ulong primaryHandle, W.DataDirection direction, uint offset, ReadOnlyMemory<byte> data, uint length, bool last, CancellationToken cancellationToken)
     {
         ulong transferHandle = (ulong)Interlocked.Increment(ref _nextTransferHandle);
@@ -438,7 +473,10 @@ public sealed partial class HaNode
         }
         foreach (var (handle, transfer) in _transfers)
         {
-            transfer.Done.TrySetException(new HaTransferException(W.ScsiWire.PortStatusFailoverDuringMove));
+            if (!transfer.Pipelined)
+            {
+                transfer.Done.TrySetException(new HaTransferException(W.ScsiWire.PortStatusFailoverDuringMove));
+            }
             _transfers.TryRemove(handle, out _);
         }
         foreach (var handle in _shadows.Keys)
@@ -486,7 +524,7 @@ public sealed partial class HaNode
     private static bool IsShortRead(DataDirection direction, uint expectedLength) =>
         direction == DataDirection.Read && expectedLength <= InlineReadLimit;
 
-    private sealed class Forwarded(ulong handle, ScsiTask task, W.Nexus nexus, bool inlineContinuation, CancellationToken cancellationToken)
+    private sealed class Forwarded(ulong handle, ScsiTask task, W.Nexus nexus, bool inlineContinuation, bool withMoves, CancellationToken cancellationToken)
     {
         public ulong Handle { get; } = handle;
 
@@ -509,7 +547,8 @@ public sealed partial class HaNode
         /// <summary>Segments of one command queued for its mover; the primary sends the next only after a DataMoveDone.</summary>
         public const int MaxQueuedMoves = 8;
 
-        public Channel<W.DataMove> Moves { get; } = Channel.CreateBounded<W.DataMove>(new BoundedChannelOptions(MaxQueuedMoves)
+        /// <summary>Proxy mode only (null otherwise: no data crosses the link).</summary>
+        public Channel<W.DataMove>? Moves { get; } = !withMoves ? null : Channel.CreateBounded<W.DataMove>(new BoundedChannelOptions(MaxQueuedMoves)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -518,14 +557,20 @@ public sealed partial class HaNode
 
         public int MoverStarted;
 
+        /// <summary>The mover task once started; it ends when <see cref="Moves"/> is completed and drained.</summary>
+        public Task? Mover;
+
         /// <summary>The initiator side of a DataMove failed here (task aborted, transport gone).</summary>
         public bool LocalTransferFailed;
     }
 
     private sealed record PeerExecution(W.Serialize Serialize, ulong Handle);
 
-    private sealed class Transfer(ulong primaryHandle, ulong originatorHandle, W.DataDirection direction, uint offset, uint length)
+    private sealed class Transfer(ulong primaryHandle, ulong originatorHandle, W.DataDirection direction, uint offset, uint length, bool pipelined = false)
     {
+        /// <summary>Nobody waits for its DataMoveDone (a read's only segment): only checked when it comes.</summary>
+        public bool Pipelined { get; } = pipelined;
+
         public ulong PrimaryHandle { get; } = primaryHandle;
 
         public ulong OriginatorHandle { get; } = originatorHandle;
@@ -585,6 +630,12 @@ internal sealed class RemoteDataChannel(HaNode node, W.Serialize origin, ulong p
 
     public async ValueTask SendDataInAsync(ReadOnlyMemory<byte> source, uint bufferOffset, bool finalWithGoodStatus, CancellationToken cancellationToken)
     {
+        if (bufferOffset == 0 && finalWithGoodStatus && source.Length is > 0 and <= W.WireLimits.MaxDataSegment)
+        {
+            // The whole Data-In in one segment: no round trip before FinishIo.
+            await node.SendFinalSegmentAsync(origin, primaryHandle, 0, source, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         for (int pos = 0; pos < source.Length;)
         {
             int length = Math.Min(W.WireLimits.MaxDataSegment, source.Length - pos);
