@@ -126,6 +126,18 @@ public sealed partial class HaNode : IInterlinkHandler
         }
     }
 
+    /// <summary>True once the link is Online and the peer's state sync is complete (always true in mode unavailable).</summary>
+    public bool IsPeerSynced
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _options.Mode == HaMode.Unavailable || (_online && _peerSyncComplete);
+            }
+        }
+    }
+
     /// <summary>Runs the interlink until cancelled (in mode unavailable: just waits for the cancellation).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {

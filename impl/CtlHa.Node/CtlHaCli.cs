@@ -115,7 +115,10 @@ public static class CtlHaCli
         var dir = new Option<string>("--dir") { Description = "directory for the backing file and key", DefaultValueFactory = _ => "./ctlha-pair" };
         var size = new Option<string>("--size") { Description = "LUN 0 size", DefaultValueFactory = _ => "256M" };
         var basePort = new Option<int>("--base-port") { Description = "node A iSCSI P, node B P+1, interlink P+2, control A P+3, control B P+4", DefaultValueFactory = _ => 3260 };
-        var cmd = new Command("pair", "the embedded demo: two nodes in one process on loopback") { mode, dir, size, basePort };
+        var physical = new Option<int?>("--physical-block-size") { Description = "physical block size in bytes of LUN 0 on both nodes (default: the 512-byte logical block; 4096 = a 512e disk)" };
+        var immediate = new Option<string?>("--immediate-data") { Description = "yes (default) | no: whether write data may travel as iSCSI immediate data (both nodes)" };
+        immediate.AcceptOnlyFromAmong("yes", "no");
+        var cmd = new Command("pair", "the embedded demo: two nodes in one process on loopback") { mode, dir, size, basePort, physical, immediate };
         cmd.SetAction(async (parse, ct) =>
         {
             try
@@ -123,9 +126,19 @@ public static class CtlHaCli
                 var pair = PairSettings.Create(parse.GetValue(mode), parse.GetValue(dir)!, NodeSettings.ParseSize(parse.GetValue(size)!, "--size"), parse.GetValue(basePort));
                 foreach (var (label, node) in new[] { ("A", pair.A), ("B", pair.B) })
                 {
+                    node.PhysicalBlockSize = parse.GetValue(physical) ?? node.PhysicalBlockSize;
+                    if (parse.GetValue(immediate) is { } imm)
+                    {
+                        node.ImmediateData = imm == "yes";
+                    }
+                    foreach (var error in node.Validate())
+                    {
+                        throw new SettingsException(error);
+                    }
                     Console.WriteLine($"node {label}: iscsi://{node.Portals[0]}/{node.Target}/0   control http://{node.Control}");
                 }
-                return await RunNodesAsync([pair.A, pair.B], ct, printReady: true);
+                // "ready" once the interlink is up and both sides synced: node B then serves I/O at once.
+                return await RunNodesAsync([pair.A, pair.B], ct, printReady: true, waitForLink: PairLinkWait);
             }
             catch (SettingsException e)
             {
@@ -134,6 +147,21 @@ public static class CtlHaCli
             }
         });
         return cmd;
+    }
+
+    /// <summary>Polls (every 20 ms, at most <paramref name="wait"/>) until every node's interlink is up and synced.</summary>
+    private static async Task<bool> WaitForSyncAsync(List<CtlHaNode> nodes, List<Task> runs, TimeSpan wait, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (!nodes.All(n => n.IsHaSynced))
+        {
+            if (DateTime.UtcNow >= deadline || runs.Any(t => t.IsCompleted))
+            {
+                return false;
+            }
+            await Task.Delay(20, ct);
+        }
+        return true;
     }
 
     private static Command BuildStatus()
@@ -234,7 +262,10 @@ public static class CtlHaCli
     }
 
     /// <summary>Runs nodes until SIGINT/SIGTERM; prints `ready` once every node serves.</summary>
-    internal static async Task<int> RunNodesAsync(IReadOnlyList<NodeSettings> nodes, CancellationToken ct, bool printReady)
+    /// <summary>How long `ctlha pair` waits for its interlink before it says ready anyway (with a warning).</summary>
+    private static readonly TimeSpan PairLinkWait = TimeSpan.FromSeconds(10);
+
+    internal static async Task<int> RunNodesAsync(IReadOnlyList<NodeSettings> nodes, CancellationToken ct, bool printReady, TimeSpan? waitForLink = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
@@ -260,6 +291,10 @@ public static class CtlHaCli
             var started = Task.WhenAll(running.Select(n => n.Started));
             if (await Task.WhenAny(started, Task.WhenAny(tasks)) == started)
             {
+                if (waitForLink is { } wait && !await WaitForSyncAsync(running, tasks, wait, stop.Token))
+                {
+                    Console.Error.WriteLine($"ctlha: the interlink is not up after {wait.TotalSeconds:0} s; node B answers 02/04/0A until it is (see ctlha status)");
+                }
                 if (printReady)
                 {
                     Console.WriteLine("ready");

@@ -22,6 +22,9 @@ public sealed partial class CtlHaNode : IAsyncDisposable
     private readonly List<IBlockBackend> _backends = [];
     private ScsiEngine? _engine;
     private HaNode? _ha;
+
+    /// <summary>No HA, or the interlink is up and the peer's state is synced (what `ctlha pair` waits for).</summary>
+    public bool IsHaSynced => _ha is not { } ha || ha.IsPeerSynced;
     private IscsiTargetServer? _iscsi;
     private ControlServer? _control;
 
