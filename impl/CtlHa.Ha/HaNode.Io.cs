@@ -345,7 +345,8 @@ public sealed partial class HaNode
             {
                 return; // the link is gone; the originator answered BUSY
             }
-            await AfterExecutionAsync(task, lunId, outcome, epoch).ConfigureAwait(false);
+            // No fence: the originator answers its initiator only on FinishIo, which follows the sync on the link.
+            await AfterExecutionAsync(task, lunId, outcome, epoch, fence: false).ConfigureAwait(false);
             var (status, sense) = SenseBytes.Encode(outcome);
             await SendAsync(new W.FinishIo(m.Nexus, m.OriginatorHandle, handle, status, sense, W.ResidualKind.None, 0), epoch).ConfigureAwait(false);
         }
@@ -493,8 +494,9 @@ public sealed partial class HaNode
     /// originator (the peer's initiators get 2A/01, the requester does not); RESERVE/RELEASE → the SCSI-2 holder.
     /// PR OUT is replicated from inside the engine (ReplicateAsync). Then a sync fence: the status goes back only once
     /// the peer has applied all of it, so the requester's next command through the other node sees the change.
+    /// Not for a command executed for the peer (proxy): there the peer answers, on FinishIo, which the sync precedes.
     /// </summary>
-    internal async ValueTask AfterExecutionAsync(ScsiTask task, int lunId, ScsiOutcome outcome, CancellationToken cancellationToken)
+    internal async ValueTask AfterExecutionAsync(ScsiTask task, int lunId, ScsiOutcome outcome, CancellationToken cancellationToken, bool fence = true)
     {
         if (outcome.Status != ScsiStatus.Good || task.Cdb.IsEmpty || !IsLinked || _engine.FindLogicalUnit(lunId) is not { } lun)
         {
@@ -513,7 +515,10 @@ public sealed partial class HaNode
             default:
                 return;
         }
-        await FenceAsync(cancellationToken).ConfigureAwait(false);
+        if (fence)
+        {
+            await FenceAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private readonly record struct ForwardResult(ScsiOutcome Outcome, ulong PrimaryHandle);
