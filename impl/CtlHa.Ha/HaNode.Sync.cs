@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using CtlHa.Core;
 using CtlHa.Interlink;
 using CtlHa.Scsi;
@@ -33,6 +35,7 @@ public sealed partial class HaNode
         }
         foreach (var lun in _engine.LogicalUnits)
         {
+            HookProvisioningThresholds(lun);
             await AnnounceLunAsync(lun.LunId, withModePages: ViewOf(lun.LunId).LocalRole == HaRole.Primary, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -605,6 +608,10 @@ public sealed partial class HaNode
         var nexus = m.Scope == W.UnitAttentionScope.AllInitiators ? null : NexusForIndex(m.InitiatorIndex);
         foreach (var lun in luns)
         {
+            if (flag == UnitAttention.ThinProvisioningThreshold && m.Set && m.Information.Length == W.WireLimits.UnitAttentionInfoLength)
+            {
+                lun.ThresholdInformation = BinaryPrimitives.ReadUInt64BigEndian(m.Information);
+            }
             switch (m.Scope)
             {
                 case W.UnitAttentionScope.AllInitiators:
@@ -612,6 +619,10 @@ public sealed partial class HaNode
                     if (m.Set)
                     {
                         lun.EstablishUnitAttentionForAll(flag, except: nexus);
+                    }
+                    else if (nexus is null)
+                    {
+                        lun.ClearUnitAttentionForAll(flag);
                     }
                     break;
                 case W.UnitAttentionScope.One when nexus is not null:
@@ -625,6 +636,51 @@ public sealed partial class HaNode
                     }
                     break;
             }
+        }
+    }
+
+    // ---- thin-provisioning thresholds ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// One design for every mode: only the LUN's primary checks its thresholds (the engine's timer asks
+    /// <see cref="LogicalUnit.ProvisioningMonitorGate"/>), raises 38/07 for its own initiators and ships it — set, and
+    /// cleared when usage falls back — as a UnitAttention message (all initiators, INFORMATION = descriptor offset) to
+    /// the peer, which raises it for its initiators. In shared mode the secondary could measure the shared file itself,
+    /// but then both nodes would raise it; with one checker each initiator sees it once. Hooked at the first link-up
+    /// (before it, an unlinked node is alone and raises it only for its own initiators).
+    /// </summary>
+    private void HookProvisioningThresholds(LogicalUnit lun)
+    {
+        if (!_provisioningHooked.TryAdd(lun.LunId, true))
+        {
+            return;
+        }
+        int lunId = lun.LunId;
+        lun.ProvisioningMonitorGate = () => ViewOf(lunId).LocalRole == HaRole.Primary;
+        lun.ProvisioningThresholdChanged += (l, information, set) => _ = ShipThresholdAsync(l.LunId, information, set);
+    }
+
+    private readonly ConcurrentDictionary<int, bool> _provisioningHooked = new();
+
+    private async Task ShipThresholdAsync(int lunId, ulong information, bool set)
+    {
+        if (!IsLinked)
+        {
+            return;
+        }
+        byte[] info = new byte[W.WireLimits.UnitAttentionInfoLength];
+        BinaryPrimitives.WriteUInt64BigEndian(info, information);
+        try
+        {
+            await SendAsync(new W.UnitAttention((uint)lunId, W.UnitAttentionScope.AllInitiators, W.WireLimits.NoInitiator, set, 0x38, 0x07, info)).ConfigureAwait(false);
+            if (set)
+            {
+                Log.ThresholdShipped(_logger, lunId, information);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Log.Ignored(_logger, $"38/07 for LUN {lunId} not sent: {e.Message}");
         }
     }
 

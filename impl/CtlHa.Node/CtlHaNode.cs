@@ -258,6 +258,7 @@ public sealed partial class CtlHaNode : IAsyncDisposable
         {
             await control.DisposeAsync();
         }
+        _engine?.Dispose(); // stops the thin-provisioning threshold timer
         foreach (var b in _backends)
         {
             await b.DisposeAsync();

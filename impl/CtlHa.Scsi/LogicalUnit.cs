@@ -260,5 +260,12 @@ public sealed partial class LogicalUnit
     /// <summary>Raised after MODE SELECT changed a current page (the HA layer mirrors it: MODE_SYNC).</summary>
     public event Action<LogicalUnit>? ModePagesChanged;
 
-    internal void OnModePagesChanged() => ModePagesChanged?.Invoke(this);
+    internal void OnModePagesChanged()
+    {
+        if (HasEnabledThreshold())
+        {
+            Engine?.EnsureProvisioningMonitor();
+        }
+        ModePagesChanged?.Invoke(this);
+    }
 }

@@ -61,13 +61,14 @@ public sealed class ModePages
     private readonly ModePage _control;
     private readonly ModePage _caching;
     private readonly ModePage _rigid;
+    private readonly ModePage _readWriteErrorRecovery;
 
     internal Lock SyncRoot { get; } = new();
 
     public ModePages(int blockSize, long blockCount, ushort rpm, bool writeCache, bool unrestrictedReordering)
     {
         // 01h Read-Write Error Recovery (SBC-4 §6.5.10): AWRE|ARRE, LBPERE. Changeable: PER, LBPERE.
-        Add(0x01, 0, [0x01, 0x0A, 0xC0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0],
+        _readWriteErrorRecovery = Add(0x01, 0, [0x01, 0x0A, 0xC0, 0, 0, 0, 0, 0x80, 0, 0, 0, 0],
                      [0x01, 0x0A, 0x04, 0, 0, 0, 0, 0x80, 0, 0, 0, 0], true);
 
         // 03h Format Device (SBC-2): sectors/track @10, bytes/sector @12, flags @20 (HSEC 0x40). Not changeable.
@@ -121,7 +122,9 @@ public sealed class ModePages
                      [0x1C, 0x0A, 0x1D, 0x0F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], true);
 
         // 1Ch/02h Logical Block Provisioning (SBC-4 §6.5.8): byte 4 SITUA; four threshold descriptors (8 bytes
-        // from byte 16: flags, resource, reserved, count) that are not changeable.
+        // from byte 16: flags ENABLED 0x80 | TYPE 0x38 | ARMING 0x07, resource, reserved, THRESHOLD COUNT in units of
+        // 2^LogicalUnit.ThresholdExponent blocks). Unlike CTL (options only), MODE SELECT may enable/disable, arm and set
+        // the count of the two LBA resource descriptors (available 01h, used 02h); the pool ones (F1h/F2h) stay fixed.
         byte[] lbp = new byte[48];
         lbp[0] = 0x5C;
         lbp[1] = 0x02;
@@ -133,6 +136,11 @@ public sealed class ModePages
         lbp[40 + 1] = 0xF2; // pool used (vendor specific)
         byte[] lbpMask = Mask(lbp, 4);
         lbpMask[4] = 0x01;
+        foreach (int d in new[] { 16, 24 })
+        {
+            lbpMask[d] = 0x87;
+            lbpMask.AsSpan(d + 4, 4).Fill(0xFF);
+        }
         Add(0x1C, 0x02, lbp, lbpMask, true);
     }
 
@@ -163,6 +171,9 @@ public sealed class ModePages
 
     /// <summary>TAS: aborted tasks of other nexuses get TASK ABORTED status.</summary>
     public bool TaskAbortedStatus => (Volatile.Read(ref _control.Current[5]) & 0x40) != 0;
+
+    /// <summary>LBPERE (Read-Write Error Recovery byte 7 bit 7): threshold UAs are reported (CTL checks it too).</summary>
+    public bool LogicalBlockProvisioningErrorReporting => (Volatile.Read(ref _readWriteErrorRecovery.Current[7]) & 0x80) != 0;
 
     public bool WriteCacheEnabled => (Volatile.Read(ref _caching.Current[2]) & 0x04) != 0;
 

@@ -85,6 +85,12 @@ public sealed record ScsiEngineOptions
     /// <summary>MAXIMUM WRITE SAME LENGTH in blocks (VPD B0h).</summary>
     public ulong MaxWriteSameBlocks { get; init; } = 0x40_0000;
 
+    /// <summary>
+    /// Period of the thin-provisioning threshold check (CTL: 10 s). The timer starts once a threshold descriptor is
+    /// enabled and stops when the engine is disposed.
+    /// </summary>
+    public TimeSpan ProvisioningCheckInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>ALUA hook; null = <see cref="SingleGroupAluaProvider"/>.</summary>
     public IAluaProvider? Alua { get; init; }
 }

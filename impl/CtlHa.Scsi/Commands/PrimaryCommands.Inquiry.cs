@@ -254,7 +254,7 @@ internal static partial class PrimaryCommands
     }
 
     /// <summary>
-    /// VPD B2h Logical Block Provisioning, SBC-4 §6.6.6: byte 5 LBPU 0x80 | LBPWS 0x40 | LBPWS10 0x20 | LBPRZ=001b
+    /// VPD B2h Logical Block Provisioning, SBC-4 §6.6.6: byte 4 THRESHOLD EXPONENT; byte 5 LBPU 0x80 | LBPWS 0x40 | LBPWS10 0x20 | LBPRZ=001b
     /// (0x04); byte 6 PROVISIONING TYPE 010b (thin).
     /// </summary>
     private static byte[] VpdLogicalBlockProvisioning(LogicalUnit lun)
@@ -264,6 +264,7 @@ internal static partial class PrimaryCommands
         d[3] = 0x04;
         if (lun.Backend.IsThin)
         {
+            d[4] = LogicalUnit.ThresholdExponent; // THRESHOLD EXPONENT: units of the LBP page's threshold counts
             d[5] = 0x80 | 0x40 | 0x20 | 0x04;
             d[6] = 0x02;
         }

@@ -3,7 +3,7 @@ using CtlHa.Core;
 
 namespace CtlHa.Scsi.Commands;
 
-/// <summary>SPC-5 commands of the engine: TUR, REQUEST SENSE, REPORT LUNS, START STOP, PREVENT ALLOW, MAINTENANCE IN.</summary>
+/// <summary>SPC-5 commands of the engine: TUR, REQUEST SENSE, REPORT LUNS, START STOP, PREVENT ALLOW, MAINTENANCE IN, LOG SENSE.</summary>
 internal static partial class PrimaryCommands
 {
     private const byte C = 0x07;
@@ -56,6 +56,13 @@ internal static partial class PrimaryCommands
         {
             Opcode = 0x5A, Name = "MODE SENSE(10)", Handler = ModeSenseAsync, Serialization = SerializationClass.ModeSense,
             Reservation = ReservationAccess.Read, Flags = CommandFlags.OkOnStandby, CdbUsage = [0x5A, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, C],
+        });
+        // LOG SENSE: byte 1 SP; PC|PAGE CODE; SUBPAGE; PARAMETER POINTER; ALLOCATION LENGTH. Not on a standby path (the
+        // LBP page measures the store, closed there); in proxy mode it is forwarded to the primary.
+        t.Register(new CommandDescriptor
+        {
+            Opcode = 0x4D, Name = "LOG SENSE", Handler = LogSenseAsync, Serialization = SerializationClass.LogSense,
+            Reservation = ReservationAccess.Allowed, CdbUsage = [0x4D, 0x01, 0xFF, 0xFF, 0, 0xFF, 0xFF, 0xFF, 0xFF, C],
         });
         // START STOP UNIT byte 1 IMMED; byte 3 POWER CONDITION MODIFIER; byte 4 POWER CONDITION, NO_FLUSH, LOEJ, START.
         t.Register(new CommandDescriptor

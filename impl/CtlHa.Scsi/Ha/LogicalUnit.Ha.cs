@@ -37,6 +37,10 @@ public sealed partial class LogicalUnit
                 pageData[header..n].CopyTo(page.Current.AsSpan(header));
             }
         }
+        if (code == 0x1C && subpage == 0x02 && HasEnabledThreshold())
+        {
+            Engine?.EnsureProvisioningMonitor(); // checks only while the gate (HA: primary) allows
+        }
         return true;
     }
 }
