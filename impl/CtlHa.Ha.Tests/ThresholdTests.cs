@@ -81,6 +81,8 @@ public sealed class ThresholdTests
                 await storeA.UnmapAsync(0, 1 << 20, CancellationToken.None);
                 await pair.A.Node.Engine.CheckProvisioningThresholdsAsync();
                 await HaPair.WaitUntilAsync(() => (lunB.PendingUnitAttentions(b2) & UnitAttention.ThinProvisioningThreshold) == 0);
+                pair.A.Node.Engine.Dispose(); // the threshold timers (started by the enabled descriptor) stop
+                pair.B.Node.Engine.Dispose();
             }
             await storeA.DisposeAsync();
             if (!ReferenceEquals(storeA, storeB))
