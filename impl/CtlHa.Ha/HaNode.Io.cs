@@ -465,9 +465,13 @@ public sealed partial class HaNode
         }
     }
 
-    /// <summary>§7.2 at link loss: waiting originators get BUSY, transfers fail, shadows leave the OOA queue.</summary>
+    /// <summary>
+    /// §7.2 at link loss: waiting originators get BUSY, transfers fail, shadows leave the OOA queue; and the SCSI-2
+    /// reservations held through the peer's ports go (SAM-5 §6.3.4: the peer's sessions are lost with it).
+    /// </summary>
     private void FailInFlight()
     {
+        ReleasePeerScsi2Reservations();
         foreach (var f in _forwarded.Values)
         {
             f.Done.TrySetResult(new ForwardResult(Busy, 0));
@@ -485,6 +489,24 @@ public sealed partial class HaNode
             if (_shadows.TryRemove(handle, out var shadow))
             {
                 ScsiEngine.ReleaseShadow(shadow);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A SCSI-2 reservation belongs to one I_T nexus and ends with it. Without the link, this node can no longer know
+    /// the peer's sessions — if the peer died they died with it, and a reservation kept here would lock every initiator
+    /// out of the LUN after failover. If the link only broke, the peer cannot serve media commands meanwhile, and at
+    /// relink the primary's LunSync carries the holder again (its view wins).
+    /// </summary>
+    private void ReleasePeerScsi2Reservations()
+    {
+        foreach (var lun in _engine.LogicalUnits)
+        {
+            if (lun.ReservationState.Scsi2.Holder is { } holder && HaPorts.NodeOfRelativePort(holder.RelativeTargetPortId) != NodeId)
+            {
+                lun.ReservationState.Scsi2.NexusLost(holder);
+                Log.PeerReservationReleased(_logger, lun.LunId, holder.InitiatorName);
             }
         }
     }

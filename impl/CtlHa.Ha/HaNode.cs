@@ -343,5 +343,8 @@ public sealed partial class HaNode : IInterlinkHandler
 
         [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "The peer did not acknowledge sync fence {FenceId} within {TimeoutMs} ms; answering the initiator anyway (the dead-peer detector owns the link)")]
         public static partial void FenceTimedOut(ILogger logger, ulong fenceId, double timeoutMs);
+
+        [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "LUN {Lun}: SCSI-2 reservation of {Initiator} through the peer released (link lost, its sessions with it)")]
+        public static partial void PeerReservationReleased(ILogger logger, int lun, string initiator);
     }
 }

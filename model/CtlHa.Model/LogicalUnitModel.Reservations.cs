@@ -37,6 +37,12 @@ public sealed partial class LogicalUnitModel
 
     public Nexus? Scsi2ReservationHolder => _scsi2Holder;
 
+    /// <summary>
+    /// The SCSI-2 reservation goes without an I_T nexus event of its own — as on an HA node that loses its interlink
+    /// and so the peer's sessions (SAM-5 §6.3.4 applied to sessions it can no longer see). No unit attention.
+    /// </summary>
+    public void DropScsi2Reservation() => _scsi2Holder = null;
+
     /// <summary>The nexus's reservation key, or null when it is not registered.</summary>
     public ulong? KeyOf(Nexus nexus) => _registrations.Find(r => r.Nexus == nexus)?.Key;
 

@@ -213,6 +213,10 @@ public sealed class HaActual : IAsyncDisposable
         }
 
         var (state, failure) = await SettleAsync(next, cancellationToken);
+        if (before.Linked && !next.Linked)
+        {
+            _oracle.LinkLost();
+        }
         _oracle.Apply(next);
         return ($"{l} → {state}", failure);
     }

@@ -145,6 +145,24 @@ public sealed class HaOracle
         }
     }
 
+    /// <summary>
+    /// The interlink went down (cut, stall, or the peer's death): a node drops the SCSI-2 reservation held through
+    /// the peer's ports, since it cannot tell a dead peer (whose sessions are gone) from a cut; the holder's own node
+    /// keeps it. One model cannot hold both views, so both states stay allowed until an answer tells them apart.
+    /// </summary>
+    public void LinkLost()
+    {
+        foreach (var model in Candidates.ToList())
+        {
+            if (model.Scsi2ReservationHolder is not null)
+            {
+                var released = model.Clone();
+                released.DropScsi2Reservation();
+                _alternatives.Add(released);
+            }
+        }
+    }
+
     /// <summary>The logical-unit states the pair may be in (usually one).</summary>
     private IEnumerable<LogicalUnitModel> Candidates => [_model, .. _alternatives];
 
