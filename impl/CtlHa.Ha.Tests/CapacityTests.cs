@@ -23,18 +23,6 @@ public sealed class CapacityTests
         return BinaryPrimitives.ReadUInt64BigEndian(d);
     }
 
-    /// <summary>Shared: two handles on one file. Proxy: both nodes' stores on one file. Standby: a file per node.</summary>
-    private static (IBlockBackend A, IBlockBackend B) Stores(HaMode mode, string dir)
-    {
-        string a = Path.Combine(dir, "a.img");
-        string b = mode == HaMode.Standby ? Path.Combine(dir, "b.img") : a;
-        if (mode == HaMode.Shared)
-        {
-            return (FileBackend.Open(a, OldSize), FileBackend.Open(b, OldSize));
-        }
-        return (new DetachableBackend(FileBackend.Open(a, OldSize), () => FileBackend.Open(a)),
-                new DetachableBackend(FileBackend.Open(b, OldSize), () => FileBackend.Open(b)));
-    }
 
     [Theory(Timeout = 90_000)]
     [InlineData(HaMode.Shared)]
@@ -45,7 +33,7 @@ public sealed class CapacityTests
         string dir = Directory.CreateTempSubdirectory("ctlha-resize-").FullName;
         try
         {
-            var (storeA, storeB) = Stores(mode, dir);
+            var (storeA, storeB) = HaPair.FileStores(mode, dir, OldSize, fileForEachInStandby: true);
             await using (var pair = await HaPair.StartAsync(mode, backendOfA: storeA, backendOfB: storeB))
             {
                 var a2 = pair.A.NewNexus("iqn.test:a2");

@@ -195,6 +195,22 @@ public sealed class HaPair : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// File stores for a pair: shared mode — two handles on one file; otherwise detachable stores (closed on a
+    /// secondary) on one file, or in standby optionally a file per node.
+    /// </summary>
+    public static (IBlockBackend A, IBlockBackend B) FileStores(HaMode mode, string dir, long sizeBytes, bool fileForEachInStandby)
+    {
+        string a = Path.Combine(dir, "a.img");
+        string b = mode == HaMode.Standby && fileForEachInStandby ? Path.Combine(dir, "b.img") : a;
+        if (mode == HaMode.Shared)
+        {
+            return (FileBackend.Open(a, sizeBytes), FileBackend.Open(b, sizeBytes));
+        }
+        return (new DetachableBackend(FileBackend.Open(a, sizeBytes), () => FileBackend.Open(a)),
+                new DetachableBackend(FileBackend.Open(b, sizeBytes), () => FileBackend.Open(b)));
+    }
+
     /// <summary>Stops node A's interlink (as if A died): B sees the link drop.</summary>
     public async Task StopAAsync()
     {

@@ -14,16 +14,6 @@ public sealed class ThresholdTests
 {
     private const int UsedDescriptor = 24;
 
-    private static (IBlockBackend A, IBlockBackend B) Stores(HaMode mode, string dir)
-    {
-        string a = Path.Combine(dir, "a.img");
-        if (mode == HaMode.Shared)
-        {
-            return (FileBackend.Open(a, 4 << 20), FileBackend.Open(a, 4 << 20));
-        }
-        return (new DetachableBackend(FileBackend.Open(a, 4 << 20), () => FileBackend.Open(a)),
-                new DetachableBackend(FileBackend.Open(a, 4 << 20), () => FileBackend.Open(a)));
-    }
 
     [Theory(Timeout = 90_000)]
     [InlineData(HaMode.Proxy)]
@@ -34,7 +24,7 @@ public sealed class ThresholdTests
         string dir = Directory.CreateTempSubdirectory("ctlha-lbp-").FullName;
         try
         {
-            var (storeA, storeB) = Stores(mode, dir);
+            var (storeA, storeB) = HaPair.FileStores(mode, dir, 4 << 20, fileForEachInStandby: false);
             await using (var pair = await HaPair.StartAsync(mode, backendOfA: storeA, backendOfB: storeB))
             {
                 var lunA = pair.A.Node.Engine.LogicalUnits[0];
