@@ -148,6 +148,13 @@ public static class ModePages
         else if (id == LogicalBlockProvisioning)
         {
             p[4] = 0x01; // SITUA
+            // The LBA resource descriptors (available 01h at 16, used 02h at 24): ENABLED | ARMING, THRESHOLD COUNT.
+            // The pool ones (F1h/F2h) stay fixed. (CTL takes thresholds from LUN options only.)
+            foreach (var d in new[] { 16, 24 })
+            {
+                p[d] = 0x87;
+                p.AsSpan(d + 4, 4).Fill(0xFF);
+            }
         }
 
         return p;
