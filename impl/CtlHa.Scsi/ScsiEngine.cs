@@ -172,17 +172,9 @@ public sealed partial class ScsiEngine : IScsiTarget
         }
 
         // Unit attentions are reported before anything else except for INQUIRY, REPORT LUNS, REQUEST SENSE.
-        if (reportUnitAttention && (command.Flags & CommandFlags.NoUnitAttention) == 0)
+        if (reportUnitAttention && TakeUnitAttention(lun, nexus, command, descriptorSense) is { } pending)
         {
-            var ua = lun.TakeUnitAttention(nexus.Slot);
-            if (ua != UnitAttention.None)
-            {
-                if (ua == UnitAttention.LunChange)
-                {
-                    ClearLunChange(nexus.Slot);
-                }
-                return ScsiOutcome.Check(lun.UnitAttentionSense(ua), descriptorSense);
-            }
+            return pending;
         }
 
         var cts = new CancellationTokenSource();
@@ -215,7 +207,8 @@ public sealed partial class ScsiEngine : IScsiTarget
                 return conflict;
             }
 
-            switch (lun.Ooa.Admit(ctx))
+            var admission = lun.Ooa.Admit(ctx);
+            switch (admission)
             {
                 case OoaAdmission.Overlap:
                     return ctx.Check(SenseKey.IllegalRequest, 0x4E, 0x00);
@@ -239,6 +232,10 @@ public sealed partial class ScsiEngine : IScsiTarget
                 if (ctx.IsAborted)
                 {
                     return ScsiOutcome.Aborted(ctx.ReportAborted);
+                }
+                if (admission == OoaAdmission.Blocked && RecheckAfterBlocking(ctx, lun, nexus, command, reportUnitAttention, descriptorSense) is { } changed)
+                {
+                    return changed;
                 }
                 var outcome = await command.Handler(ctx).ConfigureAwait(false);
                 return ctx.IsAborted ? ScsiOutcome.Aborted(ctx.ReportAborted) : outcome;
@@ -270,6 +267,34 @@ public sealed partial class ScsiEngine : IScsiTarget
             transportGone.Dispose();
             cts.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A command that waited in the OOA queue runs after the commands ahead of it, which may have changed what it was
+    /// checked against on arrival — a PREEMPT that removed its registration and queued 2A/05 for it, a RESERVE by
+    /// another nexus. Check again before it runs (CTL re-runs its LUN checks when it unblocks an I/O; CtlHa also
+    /// reports a unit attention that arrived meanwhile, so the command is answered as if it arrived after them).
+    /// </summary>
+    private ScsiOutcome? RecheckAfterBlocking(CommandContext ctx, LogicalUnit lun, NexusState nexus, CommandDescriptor command, bool reportUnitAttention, bool descriptorSense) =>
+        (reportUnitAttention ? TakeUnitAttention(lun, nexus, command, descriptorSense) : null) ?? lun.Reservations?.CheckAccess(ctx, command);
+
+    /// <summary>The nexus's pending unit attention as the command's outcome (and gone), unless the command ignores UAs.</summary>
+    private ScsiOutcome? TakeUnitAttention(LogicalUnit lun, NexusState nexus, CommandDescriptor command, bool descriptorSense)
+    {
+        if ((command.Flags & CommandFlags.NoUnitAttention) != 0)
+        {
+            return null;
+        }
+        var ua = lun.TakeUnitAttention(nexus.Slot);
+        if (ua == UnitAttention.None)
+        {
+            return null;
+        }
+        if (ua == UnitAttention.LunChange)
+        {
+            ClearLunChange(nexus.Slot);
+        }
+        return ScsiOutcome.Check(lun.UnitAttentionSense(ua), descriptorSense);
     }
 
     /// <summary>
