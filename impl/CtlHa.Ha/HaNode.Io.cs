@@ -91,9 +91,12 @@ public sealed partial class HaNode
             ScsiOutcome outcome;
             try
             {
+                // With UA reporting: the nexus's UAs were reported on arrival, but the commands the primary ran ahead of
+                // this one (a PREEMPT) may have queued new ones, replicated here before ReadyToRun — reported now, as
+                // for a command that waited in a local OOA queue.
                 outcome = action == HaGateAction.Reject
                     ? ScsiOutcome.Check(sense!.Value, _engine.FindLogicalUnit(lunId)!.Mode.DescriptorSense)
-                    : await _engine.ExecuteWithoutUnitAttentionAsync(task, cancellationToken).ConfigureAwait(false);
+                    : await _engine.ExecuteAsync(task, cancellationToken).ConfigureAwait(false);
                 // Sync before FinishIo: the primary must not run the next command in its queue before it has the change.
                 await AfterExecutionAsync(task, lunId, outcome, CancellationToken.None).ConfigureAwait(false);
             }
