@@ -23,7 +23,6 @@ public sealed class CapacityTests
         return BinaryPrimitives.ReadUInt64BigEndian(d);
     }
 
-
     [Theory(Timeout = 90_000)]
     [InlineData(HaMode.Shared)]
     [InlineData(HaMode.Proxy)]

@@ -14,7 +14,6 @@ public sealed class ThresholdTests
 {
     private const int UsedDescriptor = 24;
 
-
     [Theory(Timeout = 90_000)]
     [InlineData(HaMode.Proxy)]
     [InlineData(HaMode.Shared)]
