@@ -81,7 +81,15 @@ public sealed partial class HaNode
                 }
                 // Proxy: the primary's status; but a command whose data could not reach or come from the initiator here
                 // (aborted by ABORT TASK, or the connection broke) ends without a response, as an aborted task does.
-                return Volatile.Read(ref forwarded.LocalTransferFailed) ? ScsiOutcome.Aborted(report: false) : result.Outcome;
+                if (Volatile.Read(ref forwarded.LocalTransferFailed))
+                {
+                    return ScsiOutcome.Aborted(report: false);
+                }
+                // Refused without effect after commands ahead of it on the primary (a PREEMPT) queued a UA for this
+                // nexus here (UAs were checked on arrival): report that UA instead, as if it arrived after them.
+                return result.Outcome.Status == ScsiStatus.ReservationConflict && _engine.TakePendingUnitAttention(task) is { } attention
+                    ? attention
+                    : result.Outcome;
             }
 
             // Standby/shared: the primary ordered it; re-check the gates (§6.1 step 3) and execute here.

@@ -29,20 +29,20 @@ public sealed partial class ScsiEngine
         {
             return ScsiOutcome.Check(invalid, descriptorSense);
         }
-        if ((command.Flags & CommandFlags.NoUnitAttention) == 0)
-        {
-            var nexus = GetNexus(task.Nexus);
-            var ua = lun.TakeUnitAttention(nexus.Slot);
-            if (ua != UnitAttention.None)
-            {
-                if (ua == UnitAttention.LunChange)
-                {
-                    ClearLunChange(nexus.Slot);
-                }
-                return ScsiOutcome.Check(lun.UnitAttentionSense(ua), descriptorSense);
-            }
-        }
-        return null;
+        return TakeUnitAttention(lun, GetNexus(task.Nexus), command, descriptorSense);
+    }
+
+    /// <summary>
+    /// The unit attention now pending for the task's nexus on its LUN, as the task's outcome (and gone); null if none
+    /// or the command ignores UAs. For an originator whose forwarded command was refused without effect (RESERVATION
+    /// CONFLICT) after commands ahead of it on the primary queued a UA for it: answered as if it arrived after them.
+    /// </summary>
+    public ScsiOutcome? TakePendingUnitAttention(ScsiTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var lun = FindLogicalUnit(LunAddress.Decode(task.Lun));
+        var command = Commands.Lookup(task.Cdb.Span);
+        return lun is null || command is null ? null : TakeUnitAttention(lun, GetNexus(task.Nexus), command, lun.Mode.DescriptorSense);
     }
 
     /// <summary>
