@@ -344,7 +344,9 @@ internal sealed partial class InterlinkConnection
 
     private async Task TimerLoopAsync()
     {
-        var tickTicks = Math.Max(TimeSpan.FromMilliseconds(10).Ticks, Math.Min(_options.HeartbeatInterval.Ticks, _options.DeadAfter.Ticks / 4));
+        // Half a heartbeat interval (heartbeats leave on time) and an eighth of the dead-peer interval (a silent peer is
+        // declared dead within 1.125 × DeadAfter).
+        var tickTicks = Math.Max(TimeSpan.FromMilliseconds(10).Ticks, Math.Min(_options.HeartbeatInterval.Ticks / 2, _options.DeadAfter.Ticks / 8));
         var tick = TimeSpan.FromTicks(tickTicks);
         using var timer = new PeriodicTimer(tick, _time);
         long lastQueued = 0;
