@@ -99,13 +99,18 @@ public sealed class SuiteRunnerTests
         var report = await SuiteRunner.RunAsync([quick, second, third], Options(TimeSpan.FromSeconds(3)), CancellationToken.None);
 
         Assert.True(report.Passed);
-        // quick was offered a third (1 s) and used ~0: second gets half of the ~3 s left, third the rest.
+        // quick was offered a third (1 s) and used ~0: second gets half of what is left when it starts, third all the
+        // rest. Checked against when each one actually started (not against wall-clock durations, which a busy test
+        // host stretches: a late Task.Delay in second only shortens third's share, as it should).
+        var runDeadline = quick.StartedAt + TimeSpan.FromSeconds(3);
         var quickSlice = quick.Context!.Deadline - quick.StartedAt;
         var secondSlice = second.Context!.Deadline - second.StartedAt;
         var thirdSlice = third.Context!.Deadline - third.StartedAt;
         Assert.InRange(quickSlice.TotalSeconds, 0.9, 1.05);
-        Assert.InRange(secondSlice.TotalSeconds, 1.3, 1.55);
-        Assert.InRange(thirdSlice.TotalSeconds, 1.2, 1.6);
+        Assert.InRange(secondSlice.TotalSeconds, 1.3, 1.55); // ~3 s left when it starts: half
+        Assert.InRange((secondSlice - (runDeadline - second.StartedAt) / 2).TotalSeconds, -0.1, 0.1);
+        Assert.InRange((third.Context.Deadline - runDeadline).TotalSeconds, -0.1, 0.1); // third: the rest, up to the run's end
+        Assert.True(thirdSlice > TimeSpan.Zero);
         Assert.InRange(report.Duration.TotalSeconds, 2.5, 4.5);
     }
 
