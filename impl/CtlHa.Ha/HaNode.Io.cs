@@ -225,21 +225,24 @@ public sealed partial class HaNode
         var f = FindForwarded(m.OriginatorHandle, "DataMove");
         // No check against the initiator's expected length: the command's own data may exceed it (residual overflow,
         // which the frontend truncates and reports); the wire bounds each field and the queue below bounds memory.
-        if (f?.Moves is { } full && full.Reader.Count >= Forwarded.MaxQueuedMoves)
+        if (f?.Moves is { } moves)
         {
-            // A primary waits for each segment's DataMoveDone: more than a few unacknowledged segments of one command
-            // is a peer that ignores flow control, and buffering them would let it grow this node's memory at will.
-            throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange,
-                $"more than {Forwarded.MaxQueuedMoves} unacknowledged DataMoves for command {m.OriginatorHandle}");
-        }
-        if (f?.Moves is { } moves && moves.Writer.TryWrite(m))
-        {
-            if (Interlocked.Exchange(ref f.MoverStarted, 1) == 0)
+            if (moves.Reader.Count >= Forwarded.MaxQueuedMoves)
             {
-                // Starts here and runs until its first wait (usually the initiator connection's queue took the data).
-                Volatile.Write(ref f.Mover, MoveAsync(f));
+                // A primary waits for each segment's DataMoveDone: more than a few unacknowledged segments of one
+                // command is a peer that ignores flow control, and buffering them would let it grow this node's memory.
+                throw new W.InterlinkProtocolException(W.InterlinkErrorKind.OutOfRange,
+                    $"more than {Forwarded.MaxQueuedMoves} unacknowledged DataMoves for command {m.OriginatorHandle}");
             }
-            return;
+            if (moves.Writer.TryWrite(m))
+            {
+                if (Interlocked.Exchange(ref f.MoverStarted, 1) == 0)
+                {
+                    // Starts here and runs until its first wait (usually the initiator connection's queue took the data).
+                    Volatile.Write(ref f.Mover, MoveAsync(f));
+                }
+                return;
+            }
         }
         _ = SendAsync(new W.DataMoveDone(m.Nexus, m.OriginatorHandle, m.PrimaryHandle, m.TransferHandle, m.Direction, m.Offset, m.Length,
             W.ScsiWire.PortStatusAborted, [])).AsTask();
@@ -431,38 +434,14 @@ public sealed partial class HaNode
     /// same write. The originator delivers the data before it answers (it drains its mover on FinishIo) and reports a
     /// failed delivery itself; the DataMoveDone, when it comes, is still checked against the DataMove.
     /// </summary>
-    internal ValueTask SendFinalSegmentAsync(W.Serialize origin, ulong primaryHandle, uint offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        ulong transferHandle = (ulong)Interlocked.Increment(ref _nextTransferHandle);
-        var transfer = new Transfer(primaryHandle, origin.OriginatorHandle, W.DataDirection.In, offset, (uint)data.Length, pipelined: true);
-        _transfers[transferHandle] = transfer;
-        var move = new W.DataMove(origin.Nexus, origin.OriginatorHandle, primaryHandle, transferHandle, W.DataDirection.In, offset, (uint)data.Length,
-            data.ToArray(), true);
-        return SendOrFailAsync(move, transferHandle, cancellationToken);
-    }
-
-    private async ValueTask SendOrFailAsync(W.DataMove move, ulong transferHandle, CancellationToken cancellationToken)
-    {
-        if (!IsLinked || !await SendAsync(move, cancellationToken).ConfigureAwait(false))
-        {
-            _transfers.TryRemove(transferHandle, out _);
-            throw new HaTransferException(W.ScsiWire.PortStatusSendFailed);
-        }
-    }
+    internal async ValueTask SendFinalSegmentAsync(W.Serialize origin, ulong primaryHandle, uint offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        await SendDataMoveAsync(origin, primaryHandle, W.DataDirection.In, offset, data, (uint)data.Length, last: true, pipelined: true, cancellationToken).ConfigureAwait(false);
 
     internal async ValueTask<W.DataMoveDone> MoveSegmentAsync(W.Serialize origin, ulong primaryHandle, W.DataDirection direction, uint offset, ReadOnlyMemory<byte> data, uint length, bool last, CancellationToken cancellationToken)
     {
-        ulong transferHandle = (ulong)Interlocked.Increment(ref _nextTransferHandle);
-        var transfer = new Transfer(primaryHandle, origin.OriginatorHandle, direction, offset, length);
-        _transfers[transferHandle] = transfer;
+        var (transferHandle, transfer) = await SendDataMoveAsync(origin, primaryHandle, direction, offset, data, length, last, pipelined: false, cancellationToken).ConfigureAwait(false);
         try
         {
-            var move = new W.DataMove(origin.Nexus, origin.OriginatorHandle, primaryHandle, transferHandle, direction, offset, length,
-                direction == W.DataDirection.In ? data.ToArray() : [], last);
-            if (!IsLinked || !await SendAsync(move, cancellationToken).ConfigureAwait(false))
-            {
-                throw new HaTransferException(W.ScsiWire.PortStatusSendFailed);
-            }
             var done = await transfer.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (done.PortStatus != W.ScsiWire.PortStatusGood)
             {
@@ -474,6 +453,30 @@ public sealed partial class HaNode
         {
             _transfers.TryRemove(transferHandle, out _);
         }
+    }
+
+    /// <summary>Registers a transfer and sends its DataMove; a link that cannot take it forgets it and fails the move.</summary>
+    private async ValueTask<(ulong Handle, Transfer Transfer)> SendDataMoveAsync(W.Serialize origin, ulong primaryHandle, W.DataDirection direction, uint offset,
+        ReadOnlyMemory<byte> data, uint length, bool last, bool pipelined, CancellationToken cancellationToken)
+    {
+        ulong transferHandle = (ulong)Interlocked.Increment(ref _nextTransferHandle);
+        var transfer = new Transfer(primaryHandle, origin.OriginatorHandle, direction, offset, length, pipelined);
+        _transfers[transferHandle] = transfer;
+        bool sent = false;
+        try
+        {
+            var move = new W.DataMove(origin.Nexus, origin.OriginatorHandle, primaryHandle, transferHandle, direction, offset, length,
+                direction == W.DataDirection.In ? data.ToArray() : [], last);
+            sent = IsLinked && await SendAsync(move, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!sent)
+            {
+                _transfers.TryRemove(transferHandle, out _);
+            }
+        }
+        return sent ? (transferHandle, transfer) : throw new HaTransferException(W.ScsiWire.PortStatusSendFailed);
     }
 
     /// <summary>

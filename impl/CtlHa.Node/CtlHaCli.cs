@@ -131,7 +131,7 @@ public static class CtlHaCli
                     {
                         node.ImmediateData = imm == "yes";
                     }
-                    foreach (var error in node.Validate())
+                    if (node.Validate() is [var error, ..])
                     {
                         throw new SettingsException(error);
                     }
