@@ -113,7 +113,7 @@ internal sealed partial class InterlinkConnection
                 Goodbye: Goodbye.Because(reconfiguring ? GoodbyeReason.Reconfigured : GoodbyeReason.Shutdown)));
         }))
         {
-            var receive = ReceiveLoopAsync(handler);
+            var receive = DirectReceive.RunThread($"interlink-rx {Id}", () => ReceiveLoop(handler));
             var send = SendLoopAsync();
             var timer = TimerLoopAsync();
             var sync = SyncAsync(handler);
@@ -147,72 +147,99 @@ internal sealed partial class InterlinkConnection
         }
     }
 
-    private async Task ReceiveLoopAsync(IInterlinkHandler handler)
+    /// <summary>
+    /// The receive loop, on a thread of its own (<see cref="DirectReceive"/>: one wake-up per read, none on other
+    /// threads). Everything one read delivered is dispatched in one output burst.
+    /// </summary>
+    private void ReceiveLoop(IInterlinkHandler handler)
     {
         try
         {
             while (true)
             {
-                var result = await _reader.ReadAsync(_cts.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                var keepReading = true;
-                // One output burst for what this read delivered: the answers made meanwhile leave in one write.
-                var burst = OutputBurst.Begin();
-                try
-                {
-                    while (keepReading && InterlinkFrame.TryReadFrame(ref buffer, _options.MaxFrameLength, out var message))
-                    {
-                        Volatile.Write(ref _lastReceived, _time.GetTimestamp());
-                        var dispatch = DispatchAsync(message, handler);
-                        if (dispatch.IsCompletedSuccessfully)
-                        {
-                            keepReading = dispatch.Result;
-                        }
-                        else
-                        {
-                            burst.Dispose(); // a burst never spans an await
-                            burst = default;
-                            keepReading = await dispatch.ConfigureAwait(false);
-                            burst = OutputBurst.Begin();
-                        }
-                    }
-                }
-                finally
-                {
-                    burst.Dispose();
-                }
-
-                _reader.AdvanceTo(buffer.Start, buffer.End);
+                var frames = _rx.Pending;
+                var keepReading = DispatchFrames(ref frames, handler);
+                _rx.Consume(frames.Length);
                 if (!keepReading)
                 {
                     return;
                 }
 
-                if (result.IsCompleted)
+                var n = _rx.Receive(_socket, _cts.Token);
+                if (n < 0)
                 {
-                    Break(buffer.IsEmpty
+                    return; // cancelled
+                }
+
+                if (n == 0)
+                {
+                    Break(_rx.Count == 0
                         ? new ConnectionEnd(InterlinkTrigger.PeerClosed, "peer closed the connection")
                         : new ConnectionEnd(InterlinkTrigger.ProtocolError, "Truncated: connection closed inside a frame"));
                     return;
                 }
             }
         }
-        catch (InterlinkProtocolException ex)
-        {
-            LogBadInput(_logger, Id, ex.Kind, ex.Message);
-            Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, $"{ex.Kind}: {ex.Message}", Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, Clip($"{ex.Kind}: {ex.Message}"))));
-        }
-        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex) when (IsTransportEnd(ex))
-        {
-            Break(new ConnectionEnd(InterlinkTrigger.PeerClosed, ex.Message));
-        }
         catch (Exception ex)
         {
-            InterlinkLink.LogHandlerFailed(_logger, ex);
-            Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, "message handler failed: " + ex.Message, Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, "internal error")));
+            EndReceiving(ex);
+        }
+    }
+
+    /// <summary>Decodes and dispatches the whole frames at the front of <paramref name="frames"/> in one output burst.</summary>
+    private bool DispatchFrames(ref ReadOnlySequence<byte> frames, IInterlinkHandler handler)
+    {
+        var burst = OutputBurst.Begin();
+        try
+        {
+            while (InterlinkFrame.TryReadFrame(ref frames, _options.MaxFrameLength, out var message))
+            {
+                Volatile.Write(ref _lastReceived, _time.GetTimestamp());
+                var dispatch = DispatchAsync(message, handler);
+                bool keepReading;
+                if (dispatch.IsCompletedSuccessfully)
+                {
+                    keepReading = dispatch.Result;
+                }
+                else
+                {
+                    burst.Dispose(); // a burst never spans a wait
+                    burst = default;
+                    keepReading = dispatch.AsTask().GetAwaiter().GetResult();
+                    burst = OutputBurst.Begin();
+                }
+
+                if (!keepReading)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            burst.Dispose();
+        }
+    }
+
+    private void EndReceiving(Exception ex)
+    {
+        switch (ex)
+        {
+            case InterlinkProtocolException bad:
+                LogBadInput(_logger, Id, bad.Kind, bad.Message);
+                Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, $"{bad.Kind}: {bad.Message}", Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, Clip($"{bad.Kind}: {bad.Message}"))));
+                break;
+            case OperationCanceledException when _cts.IsCancellationRequested:
+                break;
+            case var _ when IsTransportEnd(ex):
+                Break(new ConnectionEnd(InterlinkTrigger.PeerClosed, ex.Message));
+                break;
+            default:
+                InterlinkLink.LogHandlerFailed(_logger, ex);
+                Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, "message handler failed: " + ex.Message, Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, "internal error")));
+                break;
         }
     }
 

@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Net.Sockets;
+using CtlHa.Core;
 using CtlHa.Wire;
 using Microsoft.Extensions.Logging;
 
@@ -16,7 +16,7 @@ internal sealed partial class InterlinkConnection : IAsyncDisposable
     private readonly InterlinkLink _link;
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
-    private readonly PipeReader _reader;
+    private readonly ReceiveBuffer _rx = new();
     private readonly LinkRole _role;
     private readonly InterlinkOptions _options;
     private readonly ILogger _logger;
@@ -46,7 +46,6 @@ internal sealed partial class InterlinkConnection : IAsyncDisposable
         }
 
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _sendQueue = System.Threading.Channels.Channel.CreateBounded<Outgoing>(new System.Threading.Channels.BoundedChannelOptions(_options.SendQueueCapacity)
         {
             SingleReader = true,
@@ -78,28 +77,23 @@ internal sealed partial class InterlinkConnection : IAsyncDisposable
     {
         while (true)
         {
-            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            InterlinkMessage? message;
-            try
+            var buffer = _rx.Pending;
+            if (InterlinkFrame.TryReadFrame(ref buffer, WireLimits.HandshakeMaxFrameLength, out var message))
             {
-                if (InterlinkFrame.TryReadFrame(ref buffer, WireLimits.HandshakeMaxFrameLength, out message))
-                {
-                    _reader.AdvanceTo(buffer.Start);
-                    _lastReceived = _time.GetTimestamp();
-                    return message;
-                }
-            }
-            catch (InterlinkProtocolException)
-            {
-                _reader.AdvanceTo(buffer.Start, buffer.End);
-                throw;
+                _rx.Consume(buffer.Length);
+                _lastReceived = _time.GetTimestamp();
+                return message;
             }
 
-            _reader.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted)
+            var n = await _rx.ReceiveAsync(_socket, cancellationToken).ConfigureAwait(false);
+            if (n < 0)
             {
-                throw buffer.IsEmpty
+                throw new OperationCanceledException(cancellationToken);
+            }
+
+            if (n == 0)
+            {
+                throw _rx.Count == 0
                     ? new PeerClosedException("peer closed the connection")
                     : new InterlinkProtocolException(InterlinkErrorKind.Truncated, "connection closed inside a frame");
             }
@@ -142,8 +136,6 @@ internal sealed partial class InterlinkConnection : IAsyncDisposable
         {
             item.Return();
         }
-
-        await _reader.CompleteAsync().ConfigureAwait(false);
 
         // Half-close, then drain briefly: closing with unread bytes would make the kernel send RST, and the
         // peer could lose our Goodbye (and its reason) still sitting in its receive buffer.

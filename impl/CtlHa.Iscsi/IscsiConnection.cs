@@ -40,7 +40,7 @@ internal sealed class ConnectionEndedException : Exception
 }
 
 /// <summary>
-/// One iSCSI connection: a read loop over a <see cref="PipeReader"/> that frames PDUs and dispatches them, one writer
+/// One iSCSI connection: a read loop on its own thread that frames PDUs and dispatches them, one writer
 /// loop that owns the socket's output (everything else enqueues), and a timer for login timeout and NOP-In keep-alive.
 /// Split by concern: <c>.Login.cs</c>, <c>.FullFeature.cs</c>, <c>.TaskManagement.cs</c>, <c>.Writer.cs</c>.
 /// </summary>
@@ -53,7 +53,7 @@ internal sealed partial class IscsiConnection
     private readonly IScsiTarget _target;
     private readonly IscsiTargetOptions _options;
     private readonly ILogger _logger;
-    private readonly PipeReader _input;
+    private readonly ReceiveBuffer _rx = new();
     private readonly CancellationTokenSource _cts = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private PduReaderSettings _readerSettings = PduReaderSettings.Login;
@@ -71,7 +71,6 @@ internal sealed partial class IscsiConnection
         _logger = logger;
         Id = Interlocked.Increment(ref s_nextId);
         var stream = new NetworkStream(socket, ownsSocket: false);
-        _input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 16384, leaveOpen: true));
         _output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true));
         RemoteEndPoint = socket.RemoteEndPoint;
         LocalEndPoint = socket.LocalEndPoint as IPEndPoint;
@@ -113,84 +112,110 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    private async Task ReadLoopAsync()
+    /// <summary>
+    /// The read loop, on a thread of its own (<see cref="DirectReceive"/>: one wake-up per read, none on other
+    /// threads), as LIO gives each connection a receive thread.
+    /// </summary>
+    private Task ReadLoopAsync() => DirectReceive.RunThread($"iscsi-rx {Id}", ReadLoop);
+
+    private void ReadLoop()
     {
         while (true)
         {
-            ReadResult result;
+            int n;
             try
             {
-                result = await _input.ReadAsync(Token).ConfigureAwait(false);
+                n = _rx.Receive(_socket, Token);
             }
-            catch (OperationCanceledException) when (Token.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
                 Break(new ConnectionEndedException("receive failed: " + ex.Message, ex));
                 return;
             }
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            if (!buffer.IsEmpty)
+            if (n < 0)
             {
-                Volatile.Write(ref _lastReceiveTicks, Environment.TickCount64);
-                _pingOutstanding = false;
+                return; // cancelled
             }
-            // Everything this read delivered is handled in one output burst: the responses made meanwhile leave together.
-            var burst = OutputBurst.Begin();
-            try
+            // Only login awaits (on the thread pool); this thread waits for it.
+            ValueTask<ReadOnlySequence<byte>> handling = HandleReceivedAsync(_rx.Pending);
+            ReadOnlySequence<byte> rest = handling.IsCompletedSuccessfully ? handling.Result : handling.AsTask().GetAwaiter().GetResult();
+            _rx.Consume(rest.Length);
+            if (!KeepReading(n == 0, rest.Length))
             {
-                while (State is ConnectionState.Login or ConnectionState.FullFeature or ConnectionState.LoggingOut)
-                {
-                    IscsiFrame frame;
-                    try
-                    {
-                        if (!PduReader.TryRead(ref buffer, _readerSettings, out frame))
-                        {
-                            break;
-                        }
-                    }
-                    catch (IscsiProtocolException ex) when (!ex.IsFatal)
-                    {
-                        Reject(ex);
-                        continue;
-                    }
-                    try
-                    {
-                        if (State == ConnectionState.Login)
-                        {
-                            burst.Dispose(); // a burst never spans an await
-                            burst = default;
-                            await HandleLoginAsync(frame).ConfigureAwait(false);
-                            burst = OutputBurst.Begin();
-                        }
-                        else
-                        {
-                            DispatchFullFeature(frame);
-                        }
-                    }
-                    catch (IscsiProtocolException ex) when (!ex.IsFatal)
-                    {
-                        Reject(ex);
-                    }
-                }
-            }
-            finally
-            {
-                burst.Dispose();
-                _input.AdvanceTo(buffer.Start, buffer.End);
-            }
-            if (State is ConnectionState.Closed or ConnectionState.Broken)
-            {
-                return;
-            }
-            if (result.IsCompleted)
-            {
-                Break(new ConnectionEndedException(buffer.IsEmpty ? "peer closed the connection" : $"peer closed the connection inside a PDU ({buffer.Length} bytes pending)"));
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Frames and dispatches the whole PDUs at the front of <paramref name="buffer"/>, all in one output burst (the
+    /// responses made meanwhile leave together). Returns what is left: part of a PDU.
+    /// </summary>
+    private async ValueTask<ReadOnlySequence<byte>> HandleReceivedAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (!buffer.IsEmpty)
+        {
+            Volatile.Write(ref _lastReceiveTicks, Environment.TickCount64);
+            _pingOutstanding = false;
+        }
+        var burst = OutputBurst.Begin();
+        try
+        {
+            while (State is ConnectionState.Login or ConnectionState.FullFeature or ConnectionState.LoggingOut)
+            {
+                IscsiFrame frame;
+                try
+                {
+                    if (!PduReader.TryRead(ref buffer, _readerSettings, out frame))
+                    {
+                        break;
+                    }
+                }
+                catch (IscsiProtocolException ex) when (!ex.IsFatal)
+                {
+                    Reject(ex);
+                    continue;
+                }
+                try
+                {
+                    if (State == ConnectionState.Login)
+                    {
+                        burst.Dispose(); // a burst never spans an await
+                        burst = default;
+                        await HandleLoginAsync(frame).ConfigureAwait(false);
+                        burst = OutputBurst.Begin();
+                    }
+                    else
+                    {
+                        DispatchFullFeature(frame);
+                    }
+                }
+                catch (IscsiProtocolException ex) when (!ex.IsFatal)
+                {
+                    Reject(ex);
+                }
+            }
+        }
+        finally
+        {
+            burst.Dispose();
+        }
+        return buffer;
+    }
+
+    /// <summary>After a read was handled: false when the connection is done (closed, broken, or the peer closed).</summary>
+    private bool KeepReading(bool peerClosed, long pending)
+    {
+        if (State is ConnectionState.Closed or ConnectionState.Broken)
+        {
+            return false;
+        }
+        if (peerClosed)
+        {
+            Break(new ConnectionEndedException(pending == 0 ? "peer closed the connection" : $"peer closed the connection inside a PDU ({pending} bytes pending)"));
+            return false;
+        }
+        return true;
     }
 
     /// <summary>
@@ -352,7 +377,6 @@ internal sealed partial class IscsiConnection
         {
         }
         _socket.Dispose();
-        await _input.CompleteAsync().ConfigureAwait(false);
         await timer.ConfigureAwait(false);
         _closed.TrySetResult();
     }
