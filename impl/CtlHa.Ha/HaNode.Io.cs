@@ -594,6 +594,10 @@ public sealed partial class HaNode
             SingleReader = true,
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: the caller treats that as a protocol error
+            // The receive thread that queues a segment (or completes the queue on FinishIo) runs the waiting mover on
+            // to its next wait: handing data to the initiator connection's queue and a DataMoveDone to the link's
+            // never block, so no thread-pool hop per segment.
+            AllowSynchronousContinuations = true,
         });
 
         public int MoverStarted;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using CtlHa.Core;
 using CtlHa.Wire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -280,7 +281,7 @@ public sealed partial class InterlinkLink
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(_options.HandshakeTimeout);
-                await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+                await DirectReceive.ConnectAsync(socket, endPoint, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException)
             {
