@@ -180,9 +180,22 @@ internal sealed partial class InterlinkConnection
                 }
             }
         }
+        catch (InterlinkProtocolException ex)
+        {
+            LogBadInput(_logger, Id, ex.Kind, ex.Message);
+            Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, $"{ex.Kind}: {ex.Message}", Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, Clip($"{ex.Kind}: {ex.Message}"))));
+        }
+        catch (OperationCanceledException) when (_cts.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (IsTransportEnd(ex))
+        {
+            Break(new ConnectionEnd(InterlinkTrigger.PeerClosed, ex.Message));
+        }
         catch (Exception ex)
         {
-            EndReceiving(ex);
+            InterlinkLink.LogHandlerFailed(_logger, ex);
+            Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, "message handler failed: " + ex.Message, Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, "internal error")));
         }
     }
 
@@ -223,25 +236,6 @@ internal sealed partial class InterlinkConnection
         }
     }
 
-    private void EndReceiving(Exception ex)
-    {
-        switch (ex)
-        {
-            case InterlinkProtocolException bad:
-                LogBadInput(_logger, Id, bad.Kind, bad.Message);
-                Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, $"{bad.Kind}: {bad.Message}", Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, Clip($"{bad.Kind}: {bad.Message}"))));
-                break;
-            case OperationCanceledException when _cts.IsCancellationRequested:
-                break;
-            case var _ when IsTransportEnd(ex):
-                Break(new ConnectionEnd(InterlinkTrigger.PeerClosed, ex.Message));
-                break;
-            default:
-                InterlinkLink.LogHandlerFailed(_logger, ex);
-                Break(new ConnectionEnd(InterlinkTrigger.ProtocolError, "message handler failed: " + ex.Message, Goodbye: Goodbye.Because(GoodbyeReason.ProtocolError, "internal error")));
-                break;
-        }
-    }
 
     /// <summary>Handles link-level messages; passes the rest to the HA layer. False = stop reading.</summary>
     private async ValueTask<bool> DispatchAsync(InterlinkMessage message, IInterlinkHandler handler)
