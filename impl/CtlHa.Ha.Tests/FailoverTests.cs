@@ -100,7 +100,9 @@ public sealed class FailoverTests
         {
             var endPoint = await a2.Node.Link!.ListeningAsync.WaitAsync(TimeSpan.FromSeconds(5));
             pair.B.Node.Link!.Reconfigure(new InterlinkEndpoint(InterlinkSide.Connect, endPoint));
-            await HaPair.WaitUntilAsync(() => a2.Node.ViewOf(0).PeerPrimary && pair.B.Node.IsLinked);
+            // The reservation arrives in the link-up state sync: wait for its end (SyncComplete), not just for the
+            // peer's role, which an earlier sync message already carries.
+            await HaPair.WaitUntilAsync(() => a2.Node.IsPeerSynced && a2.Node.ViewOf(0).PeerPrimary && pair.B.Node.IsLinked);
             var pr = a2.Node.Engine.LogicalUnits[0].ReservationState.Persistent.Export();
             Assert.True(pr.Reserved); // CTL loses this flag (ctl-ha.md §12.2 item 3)
             Assert.Equal(Scsi.Reservations.PrType.ExclusiveAccess, pr.Type);
