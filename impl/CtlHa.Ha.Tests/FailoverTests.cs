@@ -13,32 +13,26 @@ public sealed class FailoverTests
     [InlineData(HaMode.Standby)]
     public async Task A_secondary_keeps_its_store_closed_until_promotion_and_closes_it_again_on_demotion(HaMode mode)
     {
-        string dir = Directory.CreateTempSubdirectory("ctlha-store-").FullName;
-        try
-        {
-            var storeA = new DetachableBackend(FileBackend.Open(Path.Combine(dir, "a.img"), 4 << 20), () => FileBackend.Open(Path.Combine(dir, "a.img")));
-            var storeB = new DetachableBackend(FileBackend.Open(Path.Combine(dir, "b.img"), 4 << 20), () => FileBackend.Open(Path.Combine(dir, "b.img")));
-            await using var pair = await HaPair.StartAsync(mode, backendOfA: storeA, backendOfB: storeB);
-            Assert.True(storeA.IsOpen);
-            Assert.False(storeB.IsOpen); // secondary in standby/proxy: never touches the medium
+        using var temp = new TempDirectory("ctlha-store-");
+        string dir = temp.Path;
+        var storeA = new DetachableBackend(FileBackend.Open(Path.Combine(dir, "a.img"), 4 << 20), () => FileBackend.Open(Path.Combine(dir, "a.img")));
+        var storeB = new DetachableBackend(FileBackend.Open(Path.Combine(dir, "b.img"), 4 << 20), () => FileBackend.Open(Path.Combine(dir, "b.img")));
+        await using var pair = await HaPair.StartAsync(mode, backendOfA: storeA, backendOfB: storeB);
+        Assert.True(storeA.IsOpen);
+        Assert.False(storeB.IsOpen); // secondary in standby/proxy: never touches the medium
 
-            await pair.StopAAsync();
-            await HaPair.WaitUntilAsync(() => !pair.B.Node.IsLinked);
-            Assert.False(storeB.IsOpen);
-            Assert.True((await pair.B.Node.SetRoleAsync(HaRole.Primary)).Succeeded);
-            Assert.True(storeB.IsOpen);
-            await pair.B.DrainUnitAttentionsAsync();
-            Expect.Good((await pair.B.RunAsync(Cdb.Write10(0, 1), new byte[512])).Outcome);
+        await pair.StopAAsync();
+        await HaPair.WaitUntilAsync(() => !pair.B.Node.IsLinked);
+        Assert.False(storeB.IsOpen);
+        Assert.True((await pair.B.Node.SetRoleAsync(HaRole.Primary)).Succeeded);
+        Assert.True(storeB.IsOpen);
+        await pair.B.DrainUnitAttentionsAsync();
+        Expect.Good((await pair.B.RunAsync(Cdb.Write10(0, 1), new byte[512])).Outcome);
 
-            Assert.True((await pair.B.Node.SetRoleAsync(HaRole.Secondary)).Succeeded);
-            Assert.False(storeB.IsOpen);
-            await storeA.DisposeAsync();
-            await storeB.DisposeAsync();
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.True((await pair.B.Node.SetRoleAsync(HaRole.Secondary)).Succeeded);
+        Assert.False(storeB.IsOpen);
+        await storeA.DisposeAsync();
+        await storeB.DisposeAsync();
     }
 
     [Fact(Timeout = 60_000)]

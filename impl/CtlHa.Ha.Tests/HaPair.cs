@@ -300,3 +300,13 @@ public static class Expect
             $"expected {(byte)key:X1}/{asc:X2}/{ascq:X2}, got {o}");
     }
 }
+
+/// <summary>A temporary directory for file-backed stores; disposing it deletes it with its files.</summary>
+internal sealed class TempDirectory : IDisposable
+{
+    public TempDirectory(string prefix) => Path = Directory.CreateTempSubdirectory(prefix).FullName;
+
+    public string Path { get; }
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}
