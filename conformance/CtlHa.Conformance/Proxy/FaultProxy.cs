@@ -143,8 +143,15 @@ public sealed class FaultProxy : IAsyncDisposable
                 return;
             }
 
+            // TcpClient.Client is null while its connect is still choosing a socket and after it is disposed: nothing
+            // to cut there (the connection's own end closes whatever it gets).
             foreach (var socket in new[] { client.Client, _server.Client })
             {
+                if (socket is null)
+                {
+                    continue;
+                }
+
                 try
                 {
                     socket.LingerState = new LingerOption(true, 0); // RST, not FIN: a real cut
